@@ -1,0 +1,112 @@
+//! One typed configuration, read from a TOML file; command-line flags and
+//! `HYPERREC_*` environment variables override the server section (see
+//! `main.rs`). Unknown keys are errors, so a typo never silently falls back
+//! to a default.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::candidates::CfParams;
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub graph: GraphConfig,
+    /// The hypergraph collaborative filter.
+    pub recommend: CfParams,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    /// gRPC listen address.
+    pub listen: SocketAddr,
+    /// Where imported interaction files are read from at start.
+    pub data_dir: Option<PathBuf>,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 50051)),
+            data_dir: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GraphConfig {
+    /// Popularity counts halve every this many hours, so "popular" means
+    /// popular lately.
+    pub popularity_half_life_hours: f64,
+}
+
+impl Default for GraphConfig {
+    fn default() -> Self {
+        Self {
+            popularity_half_life_hours: 24.0 * 14.0,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid config file {path}: {source}")]
+    Parse {
+        path: PathBuf,
+        source: toml::de::Error,
+    },
+}
+
+impl Config {
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|source| ConfigError::Parse {
+            path: path.to_path_buf(),
+            source,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_partial_file_keeps_defaults_for_the_rest() {
+        let config: Config = toml::from_str(
+            "[server]\nlisten = \"0.0.0.0:6000\"\n[recommend]\ncontext_weight = 5.0\n",
+        )
+        .unwrap();
+        assert_eq!(config.server.listen.port(), 6000);
+        assert_eq!(config.recommend.context_weight, 5.0);
+        assert_eq!(
+            config.recommend.max_neighbors,
+            CfParams::default().max_neighbors
+        );
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        assert!(toml::from_str::<Config>("[recommend]\ncontext_wieght = 5.0\n").is_err());
+    }
+
+    #[test]
+    fn the_shipped_example_config_parses() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("hyperrec.example.toml");
+        let config = Config::load(&path).unwrap();
+        assert_eq!(config.recommend, CfParams::default());
+    }
+}

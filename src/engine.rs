@@ -1,0 +1,164 @@
+//! The decision pipeline: from a checked query to a ranked answer, and from
+//! a checked interaction to the hypergraph.
+//!
+//! Recommend runs the hypergraph collaborative filter for a known customer,
+//! fills any remaining places from popular-in-context (or popular overall
+//! when no facet of the query is known), drops excluded products, and
+//! reports which source served. The core never sees gRPC types.
+
+use std::sync::Arc;
+
+use crate::candidates::{Candidate, CfParams, HypergraphCf, PopularInContext, QueryVertices};
+use crate::context::TimeBucket;
+use crate::explain;
+use crate::hypergraph::{GraphError, Hypergraph, NewEdge};
+use crate::validate::Query;
+
+/// What produced an answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    HgnnRanker,
+    HypergraphCf,
+    PopularInContext,
+    Popular,
+    Cache,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::HgnnRanker => "hgnn+ranker",
+            Source::HypergraphCf => "hypergraph_cf",
+            Source::PopularInContext => "popular_in_context",
+            Source::Popular => "popular",
+            Source::Cache => "cache",
+        }
+    }
+}
+
+/// One recommended product.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recommended {
+    pub product_id: String,
+    pub score: f64,
+    pub reasons: Vec<String>,
+}
+
+/// The answer to one Recommend call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decision {
+    pub items: Vec<Recommended>,
+    pub source: Source,
+    /// A better source was meant to serve but could not.
+    pub degraded: bool,
+    /// The model version that scored the answer, when a model did.
+    pub model_version: Option<String>,
+    pub bucket: TimeBucket,
+}
+
+pub struct Engine {
+    graph: Arc<Hypergraph>,
+    cf: HypergraphCf,
+    popular: PopularInContext,
+}
+
+impl Engine {
+    pub fn new(graph: Arc<Hypergraph>, params: CfParams) -> Self {
+        Self {
+            graph,
+            cf: HypergraphCf::new(params),
+            popular: PopularInContext,
+        }
+    }
+
+    pub fn graph(&self) -> &Arc<Hypergraph> {
+        &self.graph
+    }
+
+    /// Applies one interaction; returns its sequence number.
+    pub fn record(&self, edge: &NewEdge) -> Result<u64, GraphError> {
+        self.graph.apply(edge)
+    }
+
+    /// Applies interactions in order; returns the last sequence number.
+    pub fn record_batch(&self, edges: &[NewEdge]) -> Result<u64, GraphError> {
+        self.graph.apply_batch(edges)
+    }
+
+    pub fn recommend(&self, query: &Query) -> Decision {
+        let graph = &*self.graph;
+        let view = graph.view();
+        let vertices = QueryVertices::resolve(graph, query);
+        let mut excluded: Vec<u32> = query
+            .exclude
+            .iter()
+            .filter_map(|p| graph.product_id(p))
+            .collect();
+        excluded.sort_unstable();
+
+        let mut picks = self.cf.recommend(&view, &vertices);
+        picks.retain(|c| excluded.binary_search(&c.product).is_err());
+        picks.truncate(query.limit);
+        let mut source = Source::HypergraphCf;
+        let mut in_context = false;
+
+        if picks.len() < query.limit {
+            let (fill, known_facets) = self.popular_fill(&vertices, &picks, &excluded, query.limit);
+            in_context = known_facets;
+            if picks.is_empty() {
+                source = if known_facets {
+                    Source::PopularInContext
+                } else {
+                    Source::Popular
+                };
+            }
+            picks.extend(fill);
+        }
+
+        let items = picks
+            .iter()
+            .map(|c| Recommended {
+                product_id: graph.product_name(c.product).to_string(),
+                score: c.score,
+                reasons: if query.explain {
+                    explain::reasons(graph, &vertices, &c.evidence, in_context)
+                } else {
+                    Vec::new()
+                },
+            })
+            .collect();
+        Decision {
+            items,
+            source,
+            degraded: false,
+            model_version: None,
+            bucket: query.bucket,
+        }
+    }
+
+    /// Popular products for the places the collaborative filter left empty,
+    /// scored below its weakest pick so the order of sources is kept.
+    fn popular_fill(
+        &self,
+        vertices: &QueryVertices,
+        picks: &[Candidate],
+        excluded: &[u32],
+        limit: usize,
+    ) -> (Vec<Candidate>, bool) {
+        let mut skip: Vec<u32> = excluded
+            .iter()
+            .copied()
+            .chain(picks.iter().map(|c| c.product))
+            .collect();
+        skip.sort_unstable();
+        let (mut fill, known_facets) =
+            self.popular
+                .recommend(&self.graph, vertices, limit - picks.len(), &skip);
+        if let Some(weakest) = picks.last() {
+            for c in &mut fill {
+                c.score *= weakest.score * 0.5;
+            }
+        }
+        (fill, known_facets)
+    }
+}

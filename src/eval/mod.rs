@@ -1,0 +1,4 @@
+//! Offline evaluation support. For now: the synthetic interaction log with
+//! planted context effects that the demo, the tests and the benchmarks use.
+
+pub mod synthetic;
