@@ -172,7 +172,8 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(dir) = &config.server.data_dir {
         let started = Instant::now();
         let applied = imports::load_all(dir, &graph)?;
-        info!(dir = %dir.display(), applied, elapsed_ms = started.elapsed().as_millis() as u64, "imports loaded");
+        let elapsed_ms = started.elapsed().as_millis() as u64;
+        info!(dir = %dir.display(), applied, elapsed_ms, "imports loaded");
     }
     let engine = Arc::new(Engine::new(graph, config.recommend.clone()));
 

@@ -17,6 +17,11 @@
 //! activity of the vertex it passes through, so very popular products and
 //! very active customers do not drown out the rest.
 //!
+//! Last, each candidate's score is multiplied by its context lift (see
+//! `lift.rs`): how much more it is chosen with the query's facets than
+//! overall, across all customers. The walk says what customers like this
+//! one choose; the lift says what fits this moment.
+//!
 //! Work is bounded by the `max_*` parameters: at most
 //! `max_customer_edges + max_seed_products x max_product_edges +
 //! max_neighbors x max_neighbor_edges` hyperedges per call.
@@ -24,6 +29,7 @@
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
+use super::lift;
 use super::{Candidate, Evidence, QueryVertices};
 use crate::context::TimeBucket;
 use crate::hypergraph::{EdgeRecord, View};
@@ -43,6 +49,11 @@ pub struct CfParams {
     /// How much the customer's own items count against what similar
     /// customers chose (both normalized to 1 first).
     pub reorder_weight: f32,
+    /// Exponent on the context lift of each candidate (0 turns it off);
+    /// see `lift.rs`.
+    pub context_lift: f32,
+    /// Pseudo-count that shrinks lifts resting on few hyperedges towards 1.
+    pub lift_prior: f32,
     /// Newest hyperedges of the customer read.
     pub max_customer_edges: usize,
     /// Strongest products of the customer expanded.
@@ -63,6 +74,8 @@ impl Default for CfParams {
             intent_weight: 1.0,
             time_weight: 1.0,
             reorder_weight: 0.3,
+            context_lift: 1.0,
+            lift_prior: 5.0,
             max_customer_edges: 200,
             max_seed_products: 20,
             max_product_edges: 100,
@@ -122,7 +135,17 @@ impl HypergraphCf {
         let neighbors = self.similar_customers(view, customer, &seeds, &scorer);
         let collected = self.collect(view, &neighbors, &scorer);
 
-        self.blend(collected, own)
+        let mut candidates = self.blend(collected, own);
+        lift::apply(
+            view,
+            &query.facets(),
+            self.params.lift_prior,
+            self.params.context_lift,
+            &mut candidates,
+        );
+        candidates.retain(|c| c.score > 0.0);
+        super::sort_best_first(&mut candidates);
+        candidates
     }
 
     /// Hop 1: the customer's own products, scored by affinity to the query.
@@ -260,9 +283,7 @@ impl HypergraphCf {
             entry.evidence.own_last_at_ms = o.last_at_ms;
         }
 
-        let mut candidates: Vec<Candidate> = out.into_values().filter(|c| c.score > 0.0).collect();
-        super::sort_best_first(&mut candidates);
-        candidates
+        out.into_values().collect()
     }
 }
 

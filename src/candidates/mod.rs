@@ -10,6 +10,7 @@
 //! names, rules and reasons are the engine's business.
 
 mod cf;
+mod lift;
 mod popular;
 
 pub use cf::{CfParams, HypergraphCf};

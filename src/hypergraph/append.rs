@@ -102,10 +102,52 @@ impl<T> AppendVec<T> {
         index
     }
 
-    /// Iterates the elements published when the iterator was made.
+    /// Iterates the elements published when the iterator was made, one
+    /// segment slice at a time (no per-element length check).
     pub fn iter(&self) -> impl Iterator<Item = &T> + '_ {
         let len = self.len();
-        (0..len).filter_map(move |i| self.get(i))
+        (0..SEGMENTS)
+            .map_while(move |segment| {
+                let start = segment_len(segment) - (1 << FIRST_BITS);
+                (start < len).then(|| {
+                    let count = (len - start).min(segment_len(segment));
+                    // SAFETY: `count` slots of this segment are published.
+                    unsafe { self.published_slice(segment, count) }
+                })
+            })
+            .flatten()
+    }
+
+    /// `len` published elements from `start`, when they lie in one segment.
+    #[inline]
+    pub fn run(&self, start: usize, len: usize) -> Option<&[T]> {
+        if len == 0 || start + len > self.len() {
+            return None;
+        }
+        let (segment, offset) = locate(start);
+        if offset + len > segment_len(segment) {
+            return None;
+        }
+        // SAFETY: all of `start..start + len` is published and inside this
+        // segment.
+        Some(unsafe { &self.published_slice(segment, offset + len)[offset..] })
+    }
+
+    /// Index of the first slot of the segment after the one holding `index`.
+    pub fn next_segment_start(index: usize) -> usize {
+        let (segment, offset) = locate(index);
+        index - offset + segment_len(segment)
+    }
+
+    /// The first `count` slots of `segment`.
+    ///
+    /// # Safety
+    /// Those slots must be published.
+    unsafe fn published_slice(&self, segment: usize, count: usize) -> &[T] {
+        let base = self.segments[segment].load(Ordering::Acquire);
+        // SAFETY: per the contract, `count` initialized slots start at base;
+        // MaybeUninit<T> has the layout of T.
+        unsafe { std::slice::from_raw_parts(base.cast::<T>(), count) }
     }
 
     /// Bytes reserved by the allocated segments.
@@ -162,6 +204,19 @@ mod tests {
         assert_eq!(v.len(), 10_000);
         assert!(v.iter().copied().eq((0..10_000u64).map(|i| i * 3)));
         assert!(v.get(10_000).is_none());
+    }
+
+    #[test]
+    fn runs_are_slices_within_one_segment_only() {
+        let v = AppendVec::new();
+        for i in 0..300u32 {
+            unsafe { v.push(i) };
+        }
+        assert_eq!(v.run(10, 3), Some(&[10, 11, 12][..]));
+        assert_eq!(v.run(62, 4), None, "crosses from segment 0 into 1");
+        assert_eq!(v.run(299, 2), None, "past the published end");
+        assert_eq!(AppendVec::<u32>::next_segment_start(62), 64);
+        assert_eq!(AppendVec::<u32>::next_segment_start(64), 192);
     }
 
     #[test]

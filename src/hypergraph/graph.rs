@@ -128,10 +128,28 @@ impl FacetProduct {
 /// State only the writer touches.
 #[derive(Default)]
 struct WriterState {
-    /// (facet << 32 | product) -> slot in that facet's product list.
-    facet_slots: FxHashMap<u64, u32>,
+    /// Per product: facet -> slot in that facet's product list. Keyed by
+    /// product first so the facets of one hyperedge, which all share its
+    /// product, are found in one small table rather than all over a big one.
+    facet_slots: Vec<FxHashMap<u32, u32>>,
     /// Facet id per time bucket code, to skip formatting its name per edge.
     time_facets: [Option<u32>; TimeBucket::COUNT],
+    /// Facet id per intent, to skip formatting its name per edge.
+    intent_facets: FxHashMap<Box<str>, u32>,
+    /// The writer's copies of the vocabularies (see `Vocab::intern`).
+    customer_ids: FxHashMap<Box<str>, u32>,
+    product_ids: FxHashMap<Box<str>, u32>,
+    facet_ids: FxHashMap<Box<str>, u32>,
+}
+
+impl WriterState {
+    fn slots_bytes(&self) -> usize {
+        self.facet_slots
+            .iter()
+            .map(|m| m.capacity() * 12)
+            .sum::<usize>()
+            + self.facet_slots.capacity() * size_of::<FxHashMap<u32, u32>>()
+    }
 }
 
 /// Sizes of the graph, for operators and benchmarks.
@@ -222,22 +240,40 @@ impl Hypergraph {
         // SAFETY (all pushes, appends and interning below): we hold the
         // writer lock, so they are serialized.
         let customer = unsafe {
-            self.customers.intern(&edge.customer, |_| {
-                self.customer_incidence.push(IncidenceHead::default());
-            })
+            self.customers
+                .intern(&mut writer.customer_ids, &edge.customer, |_| {
+                    self.customer_incidence.push(IncidenceHead::default());
+                })
         };
         let product = unsafe {
-            self.products.intern(&edge.product, |_| {
-                self.product_vertices.push(ProductVertex::default());
-            })
+            self.products
+                .intern(&mut writer.product_ids, &edge.product, |_| {
+                    self.product_vertices.push(ProductVertex::default());
+                })
         };
-        let intent = self.intern_facet(&intent_facet(&edge.intent), FacetKind::Intent);
+        let intent = match writer.intent_facets.get(edge.intent.as_str()) {
+            Some(&facet) => facet,
+            None => {
+                let facet =
+                    self.intern_facet(writer, &intent_facet(&edge.intent), FacetKind::Intent);
+                writer
+                    .intent_facets
+                    .insert(edge.intent.as_str().into(), facet);
+                facet
+            }
+        };
         let bucket_code = edge.bucket.code();
-        let time = *writer.time_facets[bucket_code as usize]
-            .get_or_insert_with(|| self.intern_facet(&time_facet(edge.bucket), FacetKind::Time));
+        let time = match writer.time_facets[bucket_code as usize] {
+            Some(facet) => facet,
+            None => {
+                let facet = self.intern_facet(writer, &time_facet(edge.bucket), FacetKind::Time);
+                writer.time_facets[bucket_code as usize] = Some(facet);
+                facet
+            }
+        };
         let mut contexts = [0u32; INLINE_CONTEXTS];
         for (i, context) in edge.contexts.iter().enumerate() {
-            let facet = self.intern_facet(context, FacetKind::Context);
+            let facet = self.intern_facet(writer, context, FacetKind::Context);
             match contexts.get_mut(i) {
                 Some(slot) => *slot = facet,
                 None => unsafe {
@@ -282,27 +318,22 @@ impl Hypergraph {
         let scaled = self.clock.scaled(edge.weight, edge.at_ms);
         product_vertex.popularity.add(scaled);
         self.total_popularity.add(scaled);
-        for facet in [intent, time] {
-            self.bump_facet(writer, facet, product, scaled);
-        }
         let record = self.edges.get(id).expect("pushed above");
-        for facet in (View {
+        let view = View {
             graph: self,
             watermark: id as u32 + 1,
-        })
-        .contexts(record)
-        {
-            self.bump_facet(writer, facet, product, scaled);
-        }
+        };
+        let facets = [intent, time].into_iter().chain(view.contexts(record));
+        self.bump_facets(writer, facets, product, scaled);
 
         self.published.store(id as u32 + 1, Ordering::Release);
         Ok(id as u64 + 1)
     }
 
-    fn intern_facet(&self, name: &str, kind: FacetKind) -> u32 {
+    fn intern_facet(&self, writer: &mut WriterState, name: &str, kind: FacetKind) -> u32 {
         // SAFETY: only called from apply_locked, under the writer lock.
         unsafe {
-            self.facets.intern(name, |_| {
+            self.facets.intern(&mut writer.facet_ids, name, |_| {
                 self.facet_table.push(Facet {
                     kind,
                     total: DecayedWeight::default(),
@@ -312,25 +343,58 @@ impl Hypergraph {
         }
     }
 
-    fn bump_facet(&self, writer: &mut WriterState, facet: u32, product: u32, scaled: f64) {
-        let entry = self.facet_table.get(facet as usize).expect("interned");
-        entry.total.add(scaled);
-        let key = (facet as u64) << 32 | product as u64;
-        match writer.facet_slots.get(&key) {
-            Some(&slot) => entry
-                .products
-                .get(slot as usize)
-                .expect("slot")
-                .weight
-                .add(scaled),
-            None => {
-                let slot = unsafe {
-                    entry.products.push(FacetProduct {
-                        product,
-                        weight: DecayedWeight::new(scaled),
-                    })
-                };
-                writer.facet_slots.insert(key, slot as u32);
+    /// Adds `scaled` to each facet's total and to its entry for `product`.
+    ///
+    /// Existing entries are updated in two passes: find and prefetch them
+    /// all, then add. They sit in different facets' lists, so without the
+    /// prefetch every one would be a cache miss waited for in turn.
+    fn bump_facets(
+        &self,
+        writer: &mut WriterState,
+        facets: impl Iterator<Item = u32>,
+        product: u32,
+        scaled: f64,
+    ) {
+        const BATCH: usize = 16;
+        if writer.facet_slots.len() <= product as usize {
+            writer
+                .facet_slots
+                .resize_with(product as usize + 1, FxHashMap::default);
+        }
+        let slots = &mut writer.facet_slots[product as usize];
+        let mut pending: [Option<&FacetProduct>; BATCH] = [None; BATCH];
+        let mut count = 0;
+        for facet in facets {
+            let entry = self.facet_table.get(facet as usize).expect("interned");
+            entry.total.add(scaled);
+            match slots.get(&facet) {
+                Some(&slot) => {
+                    let known = entry.products.get(slot as usize).expect("slot");
+                    if count == BATCH {
+                        flush(&mut pending, scaled);
+                        count = 0;
+                    }
+                    prefetch(known);
+                    pending[count] = Some(known);
+                    count += 1;
+                }
+                None => {
+                    // SAFETY: called under the writer lock.
+                    let slot = unsafe {
+                        entry.products.push(FacetProduct {
+                            product,
+                            weight: DecayedWeight::new(scaled),
+                        })
+                    };
+                    slots.insert(facet, slot as u32);
+                }
+            }
+        }
+        flush(&mut pending, scaled);
+
+        fn flush(pending: &mut [Option<&FacetProduct>], scaled: f64) {
+            for entry in pending.iter_mut().filter_map(Option::take) {
+                entry.weight.add(scaled);
             }
         }
     }
@@ -429,7 +493,7 @@ impl Hypergraph {
             + self.product_vertices.len() * size_of::<ProductVertex>()
             + self.facet_table.len() * size_of::<Facet>()
             + facet_products * size_of::<FacetProduct>()
-            + self.writer.lock().facet_slots.capacity() * 12) as u64;
+            + self.writer.lock().slots_bytes()) as u64;
         stats.reserved_bytes = (self.edges.reserved_bytes()
             + self.overflow_contexts.reserved_bytes()
             + self.incidence.reserved_bytes()
@@ -437,7 +501,7 @@ impl Hypergraph {
             + self.product_vertices.reserved_bytes()
             + self.facet_table.reserved_bytes()
             + facet_reserved
-            + self.writer.lock().facet_slots.capacity() * 12) as u64;
+            + self.writer.lock().slots_bytes()) as u64;
         stats
     }
 }
@@ -545,17 +609,17 @@ impl<'g> View<'g> {
     }
 }
 
-/// Asks the CPU to start loading a record into cache. Walks learn many
+/// Asks the CPU to start loading a value into cache. Walks learn many
 /// hyperedge ids at once; fetching their records in parallel instead of one
 /// miss after another is most of the speed of a recommendation.
 #[inline(always)]
-fn prefetch(record: &EdgeRecord) {
+fn prefetch<T>(record: &T) {
     #[cfg(target_arch = "x86_64")]
     // SAFETY: a prefetch is only a hint; it never faults, even on a bad
     // address, and this one points at a live record.
     unsafe {
         use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        _mm_prefetch::<_MM_HINT_T0>((record as *const EdgeRecord).cast());
+        _mm_prefetch::<_MM_HINT_T0>((record as *const T).cast());
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = record;

@@ -76,12 +76,22 @@ impl IncidenceArena {
         } else {
             (self.slot(block + 1) * 2).min(MAX_CAPACITY)
         };
-        let start = self.slots.len();
-        if start + (HEADER + capacity) as usize >= NO_BLOCK as usize {
+        let mut start = self.slots.len();
+        let size = (HEADER + capacity) as usize;
+        // Keep every block inside one segment of the arena, so a reader can
+        // take its ids as one slice; the skipped slots are never read.
+        let next_segment = AppendVec::<AtomicU32>::next_segment_start(start);
+        if start + size > next_segment {
+            start = next_segment;
+        }
+        if start + size >= NO_BLOCK as usize {
             return Err(ArenaFull);
         }
         // SAFETY: serialized by the caller's contract.
         unsafe {
+            while self.slots.len() < start {
+                self.slots.push(AtomicU32::new(0));
+            }
             self.slots.push(AtomicU32::new(block));
             self.slots.push(AtomicU32::new(capacity));
             self.slots.push(AtomicU32::new(edge));
@@ -106,6 +116,7 @@ impl IncidenceArena {
             arena: self,
             block,
             remaining: filled,
+            ids: &[],
         }
     }
 
@@ -122,6 +133,7 @@ pub struct NewestFirst<'a> {
     arena: &'a IncidenceArena,
     block: u32,
     remaining: u32,
+    ids: &'a [AtomicU32],
 }
 
 impl Iterator for NewestFirst<'_> {
@@ -129,19 +141,25 @@ impl Iterator for NewestFirst<'_> {
 
     #[inline]
     fn next(&mut self) -> Option<u32> {
-        while self.remaining == 0 {
-            if self.block == NO_BLOCK {
-                return None;
-            }
-            // Older blocks are always full.
-            self.block = self.arena.slot(self.block);
-            if self.block == NO_BLOCK {
-                return None;
-            }
+        if let Some((last, rest)) = self.ids.split_last() {
+            self.ids = rest;
+            return Some(last.load(Ordering::Relaxed));
+        }
+        if self.block == NO_BLOCK {
+            return None;
+        }
+        // Take the filled part of the current block as one slice, then move
+        // to the previous block, which is always full.
+        let ids = self
+            .arena
+            .slots
+            .run((self.block + HEADER) as usize, self.remaining as usize);
+        self.block = self.arena.slot(self.block);
+        if self.block != NO_BLOCK {
             self.remaining = self.arena.slot(self.block + 1);
         }
-        self.remaining -= 1;
-        Some(self.arena.slot(self.block + HEADER + self.remaining))
+        self.ids = ids.unwrap_or_default();
+        self.next()
     }
 }
 

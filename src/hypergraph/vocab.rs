@@ -5,7 +5,7 @@
 //! `n` is always the `n`-th name ever seen and never changes.
 
 use dashmap::DashMap;
-use rustc_hash::FxBuildHasher;
+use rustc_hash::{FxBuildHasher, FxHashMap};
 
 use super::append::AppendVec;
 
@@ -35,10 +35,19 @@ impl Vocab {
     /// `on_new` runs before the name becomes visible to readers, so it can
     /// publish the per-vertex state that readers expect to find for the id.
     ///
+    /// `known` is the writer's own copy of this vocabulary: looking names up
+    /// there skips the shard locks that readers need, which is most of the
+    /// cost of interning on the ingest path.
+    ///
     /// # Safety
     /// Calls must be serialized by the caller (the hypergraph's writer lock).
-    pub unsafe fn intern(&self, name: &str, on_new: impl FnOnce(u32)) -> u32 {
-        if let Some(id) = self.get(name) {
+    pub unsafe fn intern(
+        &self,
+        known: &mut FxHashMap<Box<str>, u32>,
+        name: &str,
+        on_new: impl FnOnce(u32),
+    ) -> u32 {
+        if let Some(&id) = known.get(name) {
             return id;
         }
         let id = self.names.len() as u32;
@@ -46,6 +55,7 @@ impl Vocab {
         // SAFETY: serialized by the caller's contract.
         unsafe { self.names.push(name.into()) };
         self.ids.insert(name.into(), id);
+        known.insert(name.into(), id);
         id
     }
 }
