@@ -26,6 +26,8 @@ pub struct ServerConfig {
     pub listen: SocketAddr,
     /// Where imported interaction files are read from at start.
     pub data_dir: Option<PathBuf>,
+    /// How many recent event ids are remembered to drop retried events.
+    pub idempotency_window: usize,
 }
 
 impl Default for ServerConfig {
@@ -33,6 +35,7 @@ impl Default for ServerConfig {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 50051)),
             data_dir: None,
+            idempotency_window: crate::engine::DEFAULT_IDEMPOTENCY_WINDOW,
         }
     }
 }

@@ -8,10 +8,13 @@
 
 use std::sync::Arc;
 
+use parking_lot::Mutex;
+
 use crate::candidates::{Candidate, CfParams, HypergraphCf, PopularInContext, QueryVertices};
 use crate::context::TimeBucket;
 use crate::explain;
 use crate::hypergraph::{GraphError, Hypergraph, NewEdge};
+use crate::idempotency::RecentEvents;
 use crate::validate::Query;
 
 /// What produced an answer.
@@ -56,18 +59,43 @@ pub struct Decision {
     pub bucket: TimeBucket,
 }
 
+/// The outcome of recording one interaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Recorded {
+    pub sequence: u64,
+    /// The event id was seen before: nothing was applied, and `sequence` is
+    /// the one the first delivery got.
+    pub duplicate: bool,
+}
+
 pub struct Engine {
     graph: Arc<Hypergraph>,
     cf: HypergraphCf,
     popular: PopularInContext,
+    /// Held across the check and the apply, so two deliveries of one event
+    /// racing each other still apply it once. Writers serialize on the
+    /// graph's own lock anyway, so this costs no parallelism.
+    recent: Mutex<RecentEvents>,
 }
+
+/// Default number of recent event ids remembered for idempotency.
+pub const DEFAULT_IDEMPOTENCY_WINDOW: usize = 100_000;
 
 impl Engine {
     pub fn new(graph: Arc<Hypergraph>, params: CfParams) -> Self {
+        Self::with_idempotency_window(graph, params, DEFAULT_IDEMPOTENCY_WINDOW)
+    }
+
+    pub fn with_idempotency_window(
+        graph: Arc<Hypergraph>,
+        params: CfParams,
+        window: usize,
+    ) -> Self {
         Self {
             graph,
             cf: HypergraphCf::new(params),
             popular: PopularInContext,
+            recent: Mutex::new(RecentEvents::new(window)),
         }
     }
 
@@ -75,9 +103,28 @@ impl Engine {
         &self.graph
     }
 
-    /// Applies one interaction; returns its sequence number.
-    pub fn record(&self, edge: &NewEdge) -> Result<u64, GraphError> {
-        self.graph.apply(edge)
+    /// Applies one interaction, unless `event_id` was recorded recently.
+    pub fn record(&self, edge: &NewEdge, event_id: Option<&str>) -> Result<Recorded, GraphError> {
+        let Some(event_id) = event_id else {
+            let sequence = self.graph.apply(edge)?;
+            return Ok(Recorded {
+                sequence,
+                duplicate: false,
+            });
+        };
+        let mut recent = self.recent.lock();
+        if let Some(sequence) = recent.get(event_id) {
+            return Ok(Recorded {
+                sequence,
+                duplicate: true,
+            });
+        }
+        let sequence = self.graph.apply(edge)?;
+        recent.remember(event_id, sequence);
+        Ok(Recorded {
+            sequence,
+            duplicate: false,
+        })
     }
 
     /// Applies interactions in order; returns the last sequence number.

@@ -19,6 +19,7 @@ pub mod engine;
 pub mod eval;
 pub mod explain;
 pub mod hypergraph;
+pub mod idempotency;
 pub mod storage;
 pub mod tabular;
 pub mod telemetry;

@@ -175,7 +175,11 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         let elapsed_ms = started.elapsed().as_millis() as u64;
         info!(dir = %dir.display(), applied, elapsed_ms, "imports loaded");
     }
-    let engine = Arc::new(Engine::new(graph, config.recommend.clone()));
+    let engine = Arc::new(Engine::with_idempotency_window(
+        graph,
+        config.recommend.clone(),
+        config.server.idempotency_window,
+    ));
 
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {

@@ -34,6 +34,49 @@ async fn sequences_increase_by_one_per_accepted_event() {
     server.stop().await;
 }
 
+/// A retried event id is acknowledged with its first sequence and applied
+/// once, alone or inside a stream.
+#[tokio::test]
+async fn a_retried_event_id_is_acknowledged_but_not_applied_twice() {
+    let server = TestServer::start().await;
+    let mut client = server.decisions().await;
+    let mut admin = server.admin().await;
+    let retried = Interaction {
+        event_id: "order-17".into(),
+        ..event("a", "p00001")
+    };
+
+    let first = client
+        .record_interaction(retried.clone())
+        .await
+        .unwrap()
+        .into_inner();
+    let again = client
+        .record_interaction(retried.clone())
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!first.duplicate);
+    assert!(again.duplicate);
+    assert_eq!(again.sequence, first.sequence);
+
+    let stream = vec![retried, event("a", "p00002")];
+    let ack = client
+        .stream_interactions(tokio_stream::iter(stream))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!((ack.accepted, ack.duplicates, ack.rejected), (2, 1, 0));
+
+    let stats = admin
+        .get_graph_stats(GetGraphStatsRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(stats.last_sequence, first.sequence + 1);
+    server.stop().await;
+}
+
 /// One bad event in a stream is rejected on its own, with its index and the
 /// reason, and the good events around it are accepted.
 #[tokio::test]

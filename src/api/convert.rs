@@ -26,7 +26,19 @@ fn millis(field: &'static str, ts: Option<&Timestamp>) -> Result<Option<i64>, In
     })
 }
 
-pub fn interaction(msg: &pb::Interaction, now_ms: i64) -> Result<NewEdge, InputError> {
+/// The interaction's hyperedge and its event id, if it has one.
+pub fn interaction(
+    msg: &pb::Interaction,
+    now_ms: i64,
+) -> Result<(NewEdge, Option<String>), InputError> {
+    let event_id = match msg.event_id.trim() {
+        "" => None,
+        id => Some(validate::id("event_id", id)?),
+    };
+    Ok((edge(msg, now_ms)?, event_id))
+}
+
+fn edge(msg: &pb::Interaction, now_ms: i64) -> Result<NewEdge, InputError> {
     let raw = RawInteraction {
         customer_id: &msg.customer_id,
         product_id: &msg.product_id,

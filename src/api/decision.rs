@@ -49,10 +49,17 @@ impl DecisionService for DecisionApi {
         &self,
         request: Request<pb::Interaction>,
     ) -> Result<Response<pb::RecordAck>, Status> {
-        let edge = convert::interaction(request.get_ref(), now_ms())?;
-        let sequence = self.engine.record(&edge)?;
-        debug!(sequence, "recorded");
-        Ok(Response::new(pb::RecordAck { sequence }))
+        let (edge, event_id) = convert::interaction(request.get_ref(), now_ms())?;
+        let recorded = self.engine.record(&edge, event_id.as_deref())?;
+        debug!(
+            sequence = recorded.sequence,
+            duplicate = recorded.duplicate,
+            "recorded"
+        );
+        Ok(Response::new(pb::RecordAck {
+            sequence: recorded.sequence,
+            duplicate: recorded.duplicate,
+        }))
     }
 
     #[instrument(skip_all)]
@@ -66,11 +73,16 @@ impl DecisionService for DecisionApi {
         while let Some(message) = stream.message().await? {
             let outcome = convert::interaction(&message, now_ms())
                 .map_err(Status::from)
-                .and_then(|edge| self.engine.record(&edge).map_err(Status::from));
+                .and_then(|(edge, event_id)| {
+                    self.engine
+                        .record(&edge, event_id.as_deref())
+                        .map_err(Status::from)
+                });
             match outcome {
-                Ok(sequence) => {
+                Ok(recorded) => {
                     ack.accepted += 1;
-                    ack.last_sequence = sequence;
+                    ack.duplicates += recorded.duplicate as u64;
+                    ack.last_sequence = ack.last_sequence.max(recorded.sequence);
                 }
                 Err(status) => {
                     ack.rejected += 1;

@@ -43,11 +43,22 @@ fn imports_dir(data_dir: &Path) -> PathBuf {
     data_dir.join("imports")
 }
 
-/// Writes one imported file; nothing is visible until [`ImportFile::commit`].
+/// Writes one imported file; nothing is visible until [`ImportFile::commit`],
+/// and a file dropped without it is deleted.
 pub struct ImportFile {
     writer: csv::Writer<fs::File>,
     partial: PathBuf,
     done: PathBuf,
+    committed: bool,
+}
+
+impl Drop for ImportFile {
+    fn drop(&mut self) {
+        if !self.committed {
+            // Best effort: a leftover `.partial` file is never loaded anyway.
+            let _ = fs::remove_file(&self.partial);
+        }
+    }
 }
 
 impl ImportFile {
@@ -81,6 +92,7 @@ impl ImportFile {
             writer,
             partial,
             done,
+            committed: false,
         })
     }
 
@@ -114,7 +126,8 @@ impl ImportFile {
             .sync_all()
             .map_err(io_err(&self.partial))?;
         fs::rename(&self.partial, &self.done).map_err(io_err(&self.done))?;
-        Ok(self.done)
+        self.committed = true;
+        Ok(self.done.clone())
     }
 }
 
@@ -261,6 +274,8 @@ mod tests {
         drop(file);
         let graph = Hypergraph::new(24.0);
         assert_eq!(load_all(dir.path(), &graph).unwrap(), 0);
+        let left = fs::read_dir(imports_dir(dir.path())).unwrap().count();
+        assert_eq!(left, 0, "the partial file is removed");
     }
 
     #[test]

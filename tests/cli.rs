@@ -1,0 +1,125 @@
+//! The `hyperrec` binary: generate a log, import it through a column
+//! mapping, and load the data directory the way `serve --data-dir` does.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use hyperrec::hypergraph::Hypergraph;
+use hyperrec::storage::imports;
+
+fn hyperrec(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hyperrec"))
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("the binary runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn import(file: &Path, data: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "import",
+        file.to_str().unwrap(),
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--timestamp-col",
+        "timestamp",
+        "--intent-col",
+        "intent",
+        "--context-cols",
+        "device,location,weather",
+    ];
+    args.extend_from_slice(extra);
+    hyperrec(&args)
+}
+
+#[test]
+fn a_generated_log_imports_whole_and_loads_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("synthetic");
+    let generated = hyperrec(&[
+        "generate",
+        "--out",
+        out.to_str().unwrap(),
+        "--customers",
+        "50",
+        "--products",
+        "40",
+        "--interactions",
+        "1000",
+    ]);
+    assert!(generated.status.success(), "{}", text(&generated.stderr));
+
+    let data = dir.path().join("data");
+    let imported = import(&out.join("interactions.csv"), &data, &[]);
+    assert!(imported.status.success(), "{}", text(&imported.stderr));
+    assert!(
+        text(&imported.stdout).contains("imported 1000 interactions"),
+        "{}",
+        text(&imported.stdout)
+    );
+
+    let graph = Hypergraph::new(336.0);
+    assert_eq!(imports::load_all(&data, &graph).unwrap(), 1000);
+    let stats = graph.stats();
+    assert_eq!(
+        stats.context_values,
+        3 + 5 + 3,
+        "devices, locations, weathers"
+    );
+}
+
+#[test]
+fn bad_rows_are_reported_by_line_and_strict_imports_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("log.csv");
+    std::fs::write(
+        &file,
+        "customer,product,timestamp,intent,device,location,weather\n\
+         c1,p1,2026-11-01T10:00:00Z,buy,mobile,gym,sun\n\
+         c2,p2,not-a-time,buy,mobile,gym,sun\n\
+         ,p3,2026-11-01T10:00:00Z,buy,mobile,gym,sun\n",
+    )
+    .unwrap();
+    let data = dir.path().join("data");
+
+    let lenient = import(&file, &data, &[]);
+    assert!(lenient.status.success());
+    let stderr = text(&lenient.stderr);
+    assert!(stderr.contains("line 3: timestamp"), "{stderr}");
+    assert!(stderr.contains("line 4: customer_id"), "{stderr}");
+    assert!(text(&lenient.stdout).contains("imported 1 interactions"));
+
+    let strict_data = dir.path().join("strict");
+    let strict = import(&file, &strict_data, &["--strict"]);
+    assert!(!strict.status.success());
+    assert!(
+        text(&strict.stderr).contains("line 3"),
+        "{}",
+        text(&strict.stderr)
+    );
+    let graph = Hypergraph::new(336.0);
+    assert_eq!(imports::load_all(&strict_data, &graph).unwrap(), 0);
+}
+
+#[test]
+fn a_missing_column_fails_with_the_columns_the_file_has() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("log.tsv");
+    std::fs::write(&file, "user\titem\nu1\ti1\n").unwrap();
+    let output = hyperrec(&[
+        "import",
+        file.to_str().unwrap(),
+        "--data-dir",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert!(!output.status.success());
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("no column \"customer\"") && stderr.contains("user, item"),
+        "{stderr}"
+    );
+}
