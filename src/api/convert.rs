@@ -42,31 +42,23 @@ fn edge(msg: &pb::Interaction, now_ms: i64) -> Result<NewEdge, InputError> {
     let raw = RawInteraction {
         customer_id: &msg.customer_id,
         product_id: &msg.product_id,
-        context: msg
-            .context
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect(),
+        context: pairs(&msg.context),
         intent: &msg.intent,
         occurred_at_ms: millis("occurred_at", msg.occurred_at.as_ref())?,
         weight: msg.weight,
-        metadata: msg
-            .metadata
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect(),
+        metadata: pairs(&msg.metadata),
     };
     validate::interaction(&raw, now_ms)
+}
+
+fn pairs(map: &std::collections::HashMap<String, String>) -> Vec<(&str, &str)> {
+    map.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
 }
 
 pub fn query(msg: &pb::RecommendRequest, now_ms: i64) -> Result<Query, InputError> {
     let raw = RawQuery {
         customer_id: &msg.customer_id,
-        context: msg
-            .context
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect(),
+        context: pairs(&msg.context),
         intent: &msg.intent,
         limit: msg.limit,
         at_ms: millis("at", msg.at.as_ref())?,

@@ -95,26 +95,8 @@ pub fn apply(
 mod tests {
     use super::*;
     use crate::candidates::Evidence;
-    use crate::context::{DayPart, TimeBucket};
-    use crate::hypergraph::{Hypergraph, NewEdge};
-
-    fn add(g: &Hypergraph, product: &str, location: &str, times: usize) {
-        for i in 0..times {
-            g.apply(&NewEdge {
-                customer: format!("c{i}"),
-                product: product.into(),
-                contexts: vec![format!("location={location}")],
-                intent: "browse".into(),
-                bucket: TimeBucket {
-                    part: DayPart::Night,
-                    weekend: false,
-                },
-                weight: 1.0,
-                at_ms: 1_780_000_000_000,
-            })
-            .unwrap();
-        }
-    }
+    use crate::hypergraph::fixtures::add_at_location;
+    use crate::hypergraph::Hypergraph;
 
     /// The lift of each named product for `facets`.
     fn lifts(g: &Hypergraph, facets: &[u32], exponent: f32, names: &[&str]) -> Vec<f64> {
@@ -133,9 +115,9 @@ mod tests {
     #[test]
     fn products_chosen_more_in_a_context_are_lifted_there_and_others_lowered() {
         let g = Hypergraph::new(1e9);
-        add(&g, "mat", "gym", 40);
-        add(&g, "mat", "home", 10);
-        add(&g, "sofa", "home", 50);
+        add_at_location(&g, "mat", "gym", 40);
+        add_at_location(&g, "mat", "home", 10);
+        add_at_location(&g, "sofa", "home", 50);
         let gym = g.facet_id("location=gym").unwrap();
         let [mat, sofa] = lifts(&g, &[gym], 1.0, &["mat", "sofa"])[..] else {
             panic!()
@@ -147,9 +129,9 @@ mod tests {
     #[test]
     fn a_single_sighting_is_shrunk_towards_no_lift() {
         let g = Hypergraph::new(1e9);
-        add(&g, "common", "home", 1000);
-        add(&g, "common", "gym", 100);
-        add(&g, "rare", "gym", 1);
+        add_at_location(&g, "common", "home", 1000);
+        add_at_location(&g, "common", "gym", 100);
+        add_at_location(&g, "rare", "gym", 1);
         let gym = g.facet_id("location=gym").unwrap();
         let rare = lifts(&g, &[gym], 1.0, &["rare"])[0];
         assert!(rare < 1.3, "rare {rare}");
@@ -158,7 +140,7 @@ mod tests {
     #[test]
     fn exponent_zero_turns_lift_off() {
         let g = Hypergraph::new(1e9);
-        add(&g, "mat", "gym", 3);
+        add_at_location(&g, "mat", "gym", 3);
         let gym = g.facet_id("location=gym").unwrap();
         assert_eq!(lifts(&g, &[gym], 0.0, &["mat"]), [1.0]);
     }

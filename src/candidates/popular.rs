@@ -80,26 +80,7 @@ impl PopularInContext {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::context::{DayPart, TimeBucket};
-    use crate::hypergraph::NewEdge;
-
-    fn add(g: &Hypergraph, product: &str, location: &str, times: usize) {
-        for i in 0..times {
-            g.apply(&NewEdge {
-                customer: format!("c{i}"),
-                product: product.into(),
-                contexts: vec![format!("location={location}")],
-                intent: "browse".into(),
-                bucket: TimeBucket {
-                    part: DayPart::Night,
-                    weekend: false,
-                },
-                weight: 1.0,
-                at_ms: 1_780_000_000_000,
-            })
-            .unwrap();
-        }
-    }
+    use crate::hypergraph::fixtures::add_at_location;
 
     fn names(g: &Hypergraph, picks: &[Candidate]) -> Vec<String> {
         picks
@@ -111,8 +92,8 @@ mod tests {
     #[test]
     fn the_context_lifts_its_own_favourite_above_the_overall_favourite() {
         let g = Hypergraph::new(24.0);
-        add(&g, "sofa", "home", 50);
-        add(&g, "mat", "gym", 5);
+        add_at_location(&g, "sofa", "home", 50);
+        add_at_location(&g, "mat", "gym", 5);
         let gym = QueryVertices {
             contexts: vec![g.facet_id("location=gym").unwrap()],
             ..QueryVertices::default()
@@ -131,8 +112,8 @@ mod tests {
     #[test]
     fn excluded_products_are_never_returned() {
         let g = Hypergraph::new(24.0);
-        add(&g, "sofa", "home", 3);
-        add(&g, "mat", "gym", 2);
+        add_at_location(&g, "sofa", "home", 3);
+        add_at_location(&g, "mat", "gym", 2);
         let sofa = g.product_id("sofa").unwrap();
         let (picks, _) = PopularInContext.recommend(&g, &QueryVertices::default(), 10, &[sofa]);
         assert_eq!(names(&g, &picks), ["mat"]);

@@ -6,6 +6,8 @@
 //! [`Hypergraph::apply`].
 
 mod append;
+#[cfg(test)]
+pub(crate) mod fixtures;
 mod graph;
 mod incidence;
 mod vocab;
