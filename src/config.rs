@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::candidates::CfParams;
+use crate::storage::StorageOptions;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -17,6 +18,8 @@ pub struct Config {
     pub graph: GraphConfig,
     /// The hypergraph collaborative filter.
     pub recommend: CfParams,
+    /// Write-ahead log and snapshots (used with a data directory).
+    pub storage: StorageOptions,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -24,7 +27,8 @@ pub struct Config {
 pub struct ServerConfig {
     /// gRPC listen address.
     pub listen: SocketAddr,
-    /// Where imported interaction files are read from at start.
+    /// Where the write-ahead log and snapshots live; without one, nothing
+    /// recorded survives a restart.
     pub data_dir: Option<PathBuf>,
     /// How many recent event ids are remembered to drop retried events.
     pub idempotency_window: usize,
@@ -110,6 +114,6 @@ mod tests {
     fn the_shipped_example_config_parses() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("hyperrec.example.toml");
         let config = Config::load(&path).unwrap();
-        assert_eq!(config.recommend, CfParams::default());
+        assert_eq!(config, Config::default());
     }
 }

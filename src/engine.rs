@@ -15,6 +15,7 @@ use crate::context::TimeBucket;
 use crate::explain;
 use crate::hypergraph::{GraphError, Hypergraph, NewEdge};
 use crate::idempotency::RecentEvents;
+use crate::storage::{StorageError, Store, WalError};
 use crate::validate::Query;
 
 /// What produced an answer.
@@ -68,14 +69,30 @@ pub struct Recorded {
     pub duplicate: bool,
 }
 
+/// Why an interaction could not be recorded.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Graph(#[from] GraphError),
+    /// The write-ahead log refused or failed: nothing more can be accepted
+    /// durably. Callers should answer unavailable and retry elsewhere.
+    #[error(transparent)]
+    Log(#[from] WalError),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
 pub struct Engine {
     graph: Arc<Hypergraph>,
     cf: HypergraphCf,
     popular: PopularInContext,
-    /// Held across the check and the apply, so two deliveries of one event
-    /// racing each other still apply it once. Writers serialize on the
-    /// graph's own lock anyway, so this costs no parallelism.
+    /// The ingest lock. Held across the idempotency check, the log append
+    /// and the apply, so log order is sequence order and two deliveries of
+    /// one event racing each other still apply it once. Writers serialize
+    /// on the graph's own lock anyway, so this costs no parallelism.
     recent: Mutex<RecentEvents>,
+    /// The data directory, when interactions must survive a restart.
+    store: Option<Store>,
 }
 
 /// Default number of recent event ids remembered for idempotency.
@@ -96,40 +113,94 @@ impl Engine {
             cf: HypergraphCf::new(params),
             popular: PopularInContext,
             recent: Mutex::new(RecentEvents::new(window)),
+            store: None,
         }
+    }
+
+    /// Records through `store` from now on; `recent` is the idempotency
+    /// window recovery found, oldest first.
+    pub fn with_store(mut self, store: Store, recent: &[(String, u64)]) -> Self {
+        let window = self.recent.get_mut();
+        for (event_id, sequence) in recent {
+            window.remember(event_id, *sequence);
+        }
+        self.store = Some(store);
+        self
     }
 
     pub fn graph(&self) -> &Arc<Hypergraph> {
         &self.graph
     }
 
-    /// Applies one interaction, unless `event_id` was recorded recently.
-    pub fn record(&self, edge: &NewEdge, event_id: Option<&str>) -> Result<Recorded, GraphError> {
-        let Some(event_id) = event_id else {
-            let sequence = self.graph.apply(edge)?;
-            return Ok(Recorded {
-                sequence,
-                duplicate: false,
-            });
-        };
+    /// Logs and applies one interaction, unless `event_id` was recorded
+    /// recently. With a store, the caller must [`Engine::wait_durable`]
+    /// before acknowledging.
+    pub fn record(&self, edge: &NewEdge, event_id: Option<&str>) -> Result<Recorded, EngineError> {
         let mut recent = self.recent.lock();
-        if let Some(sequence) = recent.get(event_id) {
+        if let Some(sequence) = event_id.and_then(|id| recent.get(id)) {
             return Ok(Recorded {
                 sequence,
                 duplicate: true,
             });
         }
-        let sequence = self.graph.apply(edge)?;
-        recent.remember(event_id, sequence);
+        let sequence = self.graph.last_sequence() + 1;
+        if let Some(store) = &self.store {
+            store.append(sequence, event_id, edge)?;
+        }
+        let applied = self.graph.apply(edge)?;
+        debug_assert_eq!(applied, sequence, "only the ingest lock holder applies");
+        if let Some(event_id) = event_id {
+            recent.remember(event_id, applied);
+        }
         Ok(Recorded {
-            sequence,
+            sequence: applied,
             duplicate: false,
         })
     }
 
-    /// Applies interactions in order; returns the last sequence number.
-    pub fn record_batch(&self, edges: &[NewEdge]) -> Result<u64, GraphError> {
-        self.graph.apply_batch(edges)
+    /// Waits until `sequence` survives a crash (at once without a store).
+    pub async fn wait_durable(&self, sequence: u64) -> Result<(), EngineError> {
+        match &self.store {
+            Some(store) => Ok(store.wait_durable(sequence).await?),
+            None => Ok(()),
+        }
+    }
+
+    /// Records interactions in order; returns the last sequence number.
+    pub fn record_batch(&self, edges: &[NewEdge]) -> Result<u64, EngineError> {
+        if self.store.is_none() {
+            let _ingest = self.recent.lock();
+            return Ok(self.graph.apply_batch(edges)?);
+        }
+        let mut last = self.graph.last_sequence();
+        for edge in edges {
+            last = self.record(edge, None)?.sequence;
+        }
+        Ok(last)
+    }
+
+    /// Snapshots the graph into the store; `None` without a store.
+    pub fn snapshot(&self) -> Result<Option<std::path::PathBuf>, EngineError> {
+        let Some(store) = &self.store else {
+            return Ok(None);
+        };
+        // A consistent cut: no record is half applied while the lock is
+        // held, so the view and the window agree.
+        let (view, recent) = {
+            let recent = self.recent.lock();
+            (self.graph.view(), recent.entries())
+        };
+        Ok(Some(store.snapshot(&view, &recent)?))
+    }
+
+    /// Closes the log (everything appended is synced), then takes a final
+    /// snapshot. Call after the server stopped taking requests.
+    pub fn shutdown(&self) -> Result<(), EngineError> {
+        if let Some(store) = &self.store {
+            store.close()?;
+            self.snapshot()?;
+        }
+        Ok(())
     }
 
     pub fn recommend(&self, query: &Query) -> Decision {

@@ -31,6 +31,14 @@ impl RecentEvents {
         self.sequences.get(event_id).copied()
     }
 
+    /// The remembered ids with their sequences, oldest first.
+    pub fn entries(&self) -> Vec<(String, u64)> {
+        self.order
+            .iter()
+            .filter_map(|id| self.sequences.get(id).map(|&s| (id.to_string(), s)))
+            .collect()
+    }
+
     pub fn remember(&mut self, event_id: &str, sequence: u64) {
         if self.capacity == 0 {
             return;

@@ -18,6 +18,7 @@ pub mod context;
 pub mod engine;
 pub mod eval;
 pub mod explain;
+pub mod export;
 pub mod hypergraph;
 pub mod idempotency;
 pub mod storage;

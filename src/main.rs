@@ -14,8 +14,9 @@ use tracing::{info, warn};
 use hyperrec::config::Config;
 use hyperrec::engine::Engine;
 use hyperrec::eval::synthetic::{self, SyntheticSpec};
+use hyperrec::export::{self, Format};
 use hyperrec::hypergraph::{Hypergraph, NewEdge};
-use hyperrec::storage::imports::{self, ImportFile};
+use hyperrec::storage::{StorageOptions, Store};
 use hyperrec::tabular::{self, ColumnMapping};
 use hyperrec::{api, telemetry, validate};
 
@@ -39,8 +40,11 @@ enum Command {
     Serve(ServeArgs),
     /// Write a synthetic interaction log with planted context effects.
     Generate(GenerateArgs),
-    /// Check an interaction log and add it to a data directory.
+    /// Check an interaction log and add it to a data directory, through
+    /// the same write-ahead log the server uses.
     Import(ImportArgs),
+    /// Write a data directory's hyperedges as CSV or Parquet.
+    Export(ExportArgs),
 }
 
 #[derive(Args)]
@@ -51,13 +55,25 @@ struct ServeArgs {
     /// Listen address; overrides the file.
     #[arg(long, env = "HYPERREC_LISTEN")]
     listen: Option<std::net::SocketAddr>,
-    /// Data directory whose imports are loaded at start; overrides the file.
+    /// Data directory (write-ahead log, snapshots); overrides the file.
+    /// Without one, nothing recorded survives a restart.
     #[arg(long, env = "HYPERREC_DATA_DIR")]
     data_dir: Option<PathBuf>,
-    /// Generate the demo data (10k customers, 2k products, 500k
-    /// interactions) in memory and serve it.
+    /// Serve the demo data (10k customers, 2k products, 500k
+    /// interactions): generated in memory, or into an empty data directory
+    /// (an existing one is served as it is).
     #[arg(long)]
     demo: bool,
+}
+
+#[derive(Args)]
+struct ExportArgs {
+    /// Data directory to read (the server must not be running on it).
+    #[arg(long, env = "HYPERREC_DATA_DIR", default_value = "data")]
+    data_dir: PathBuf,
+    /// Output file; `.parquet` writes Parquet, anything else CSV.
+    #[arg(long)]
+    out: PathBuf,
 }
 
 #[derive(Args)]
@@ -143,6 +159,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve(args),
         Command::Generate(args) => generate(args),
         Command::Import(args) => import(args),
+        Command::Export(args) => export(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -165,38 +182,88 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         config.server.data_dir = args.data_dir;
     }
 
-    let graph = Arc::new(Hypergraph::new(config.graph.popularity_half_life_hours));
-    if args.demo {
-        load_demo(&graph)?;
+    let engine = Arc::new(open_engine(&config)?);
+    if args.demo && engine.graph().last_sequence() == 0 {
+        load_demo(&engine)?;
     }
-    if let Some(dir) = &config.server.data_dir {
-        let started = Instant::now();
-        let applied = imports::load_all(dir, &graph)?;
-        let elapsed_ms = started.elapsed().as_millis() as u64;
-        info!(dir = %dir.display(), applied, elapsed_ms, "imports loaded");
-    }
-    let engine = Arc::new(Engine::with_idempotency_window(
-        graph,
-        config.recommend.clone(),
-        config.server.idempotency_window,
-    ));
 
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(config.server.listen)
             .await
             .with_context(|| format!("binding {}", config.server.listen))?;
-        api::serve(listener, engine, shutdown_signal()).await?;
+        let snapshots = tokio::spawn(snapshot_periodically(
+            Arc::clone(&engine),
+            config.storage.snapshot_interval_secs,
+        ));
+        api::serve(listener, Arc::clone(&engine), shutdown_signal()).await?;
+        snapshots.abort();
+
+        let started = Instant::now();
+        tokio::task::spawn_blocking(move || engine.shutdown()).await??;
+        let elapsed_ms = started.elapsed().as_millis() as u64;
+        info!(elapsed_ms, "shutdown complete");
         Ok(())
     })
 }
 
-fn load_demo(graph: &Hypergraph) -> anyhow::Result<()> {
+/// The engine over the configured data directory, recovered, or in memory.
+fn open_engine(config: &Config) -> anyhow::Result<Engine> {
+    let graph = Arc::new(Hypergraph::new(config.graph.popularity_half_life_hours));
+    let engine = Engine::with_idempotency_window(
+        Arc::clone(&graph),
+        config.recommend.clone(),
+        config.server.idempotency_window,
+    );
+    let Some(dir) = &config.server.data_dir else {
+        return Ok(engine);
+    };
+    let started = Instant::now();
+    let (store, recovery) = Store::open(dir, config.storage.clone(), &graph)?;
+    info!(
+        dir = %dir.display(),
+        snapshot_sequence = recovery.snapshot_sequence,
+        replayed = recovery.replayed,
+        truncated_bytes = recovery.truncated_bytes,
+        hyperedges = graph.last_sequence(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "data directory recovered"
+    );
+    Ok(engine.with_store(store, &recovery.recent))
+}
+
+async fn snapshot_periodically(engine: Arc<Engine>, interval_secs: u64) {
+    if interval_secs == 0 {
+        return;
+    }
+    let mut ticks = tokio::time::interval(std::time::Duration::from_secs(interval_secs));
+    ticks.tick().await;
+    let mut last = engine.graph().last_sequence();
+    loop {
+        ticks.tick().await;
+        let now = engine.graph().last_sequence();
+        if now == last {
+            continue;
+        }
+        let engine = Arc::clone(&engine);
+        match tokio::task::spawn_blocking(move || engine.snapshot()).await {
+            Ok(Ok(Some(path))) => {
+                info!(snapshot = %path.display(), sequence = now, "snapshot written")
+            }
+            Ok(Ok(None)) => return,
+            Ok(Err(err)) => warn!(%err, "snapshot failed; the log keeps everything"),
+            Err(err) => warn!(%err, "snapshot task failed"),
+        }
+        last = now;
+    }
+}
+
+fn load_demo(engine: &Engine) -> anyhow::Result<()> {
     let started = Instant::now();
     let data = synthetic::generate(&SyntheticSpec::demo());
     let edges: Vec<NewEdge> = data.events.iter().map(|e| e.to_edge()).collect();
-    graph.apply_batch(&edges)?;
-    let stats = graph.stats();
+    engine.record_batch(&edges)?;
+    let stats = engine.graph().stats();
     info!(
         hyperedges = stats.hyperedges,
         customers = stats.customers,
@@ -261,41 +328,67 @@ const SHOWN_ROW_ERRORS: usize = 20;
 
 fn import(args: ImportArgs) -> anyhow::Result<()> {
     let mapping = args.mapping.into_mapping()?;
-    let mut file = ImportFile::create(&args.data_dir, &args.file)?;
+    let now_ms = validate::now_ms();
+    if args.strict {
+        check_strictly(&args.file, &mapping, now_ms)?;
+    }
+
+    let graph = Arc::new(Hypergraph::new(
+        Config::default().graph.popularity_half_life_hours,
+    ));
+    let (store, recovery) = Store::open(&args.data_dir, StorageOptions::default(), &graph)?;
+    let engine =
+        Engine::new(graph, Config::default().recommend).with_store(store, &recovery.recent);
     let (mut accepted, mut rejected) = (0u64, 0u64);
     let mut failure: Option<anyhow::Error> = None;
-
-    tabular::read_interactions(&args.file, &mapping, validate::now_ms(), |row| {
-        if failure.is_some() {
-            return;
-        }
-        match row {
-            Ok(edge) => match file.write(&edge) {
-                Ok(()) => accepted += 1,
-                Err(err) => failure = Some(err.into()),
-            },
-            Err(err) if args.strict => {
-                failure = Some(anyhow::anyhow!("{err} (--strict: nothing imported)"))
-            }
-            Err(err) => {
-                rejected += 1;
-                if rejected as usize <= SHOWN_ROW_ERRORS {
-                    eprintln!("skipped {err}");
-                }
+    tabular::read_interactions(&args.file, &mapping, now_ms, |row| match row {
+        _ if failure.is_some() => {}
+        Ok(edge) => match engine.record(&edge, None) {
+            Ok(_) => accepted += 1,
+            Err(err) => failure = Some(err.into()),
+        },
+        Err(err) => {
+            rejected += 1;
+            if rejected as usize <= SHOWN_ROW_ERRORS {
+                eprintln!("skipped {err}");
             }
         }
     })?;
+    // Sync and snapshot even after a failure: what was logged stays.
+    engine.shutdown()?;
     if let Some(err) = failure {
-        return Err(err);
+        return Err(err.context(format!("after importing {accepted} interactions")));
     }
-    let path = file.commit()?;
     println!(
         "imported {accepted} interactions into {}, skipped {rejected} bad rows",
-        display(&path)
+        args.data_dir.display()
     );
     Ok(())
 }
 
-fn display(path: &Path) -> String {
-    path.display().to_string()
+/// Reads the whole file once without writing anything; fails on the first
+/// bad row.
+fn check_strictly(file: &Path, mapping: &ColumnMapping, now_ms: i64) -> anyhow::Result<()> {
+    let mut first_error = None;
+    tabular::read_interactions(file, mapping, now_ms, |row| {
+        if let (Err(err), None) = (row, &first_error) {
+            first_error = Some(err);
+        }
+    })?;
+    match first_error {
+        Some(err) => bail!("{err} (--strict: nothing imported)"),
+        None => Ok(()),
+    }
+}
+
+fn export(args: ExportArgs) -> anyhow::Result<()> {
+    let graph = Arc::new(Hypergraph::new(
+        Config::default().graph.popularity_half_life_hours,
+    ));
+    let (store, _) = Store::open(&args.data_dir, StorageOptions::default(), &graph)?;
+    let format = Format::from_path(&args.out);
+    let rows = export::export(&graph.view(), &args.out, format)?;
+    store.close()?;
+    println!("exported {rows} hyperedges to {}", args.out.display());
+    Ok(())
 }

@@ -51,6 +51,7 @@ impl DecisionService for DecisionApi {
     ) -> Result<Response<pb::RecordAck>, Status> {
         let (edge, event_id) = convert::interaction(request.get_ref(), now_ms())?;
         let recorded = self.engine.record(&edge, event_id.as_deref())?;
+        self.engine.wait_durable(recorded.sequence).await?;
         debug!(
             sequence = recorded.sequence,
             duplicate = recorded.duplicate,
@@ -96,6 +97,9 @@ impl DecisionService for DecisionApi {
             }
             index += 1;
         }
+        // One wait covers the whole stream: the log is written in sequence
+        // order, so the last sequence being durable means all of them are.
+        self.engine.wait_durable(ack.last_sequence).await?;
         debug!(
             accepted = ack.accepted,
             rejected = ack.rejected,

@@ -2,6 +2,7 @@
 
 use tonic::Status;
 
+use crate::engine::EngineError;
 use crate::hypergraph::GraphError;
 use crate::validate::InputError;
 
@@ -16,6 +17,18 @@ impl From<GraphError> for Status {
         match err {
             GraphError::Full { .. } => Status::resource_exhausted(err.to_string()),
             GraphError::TooManyContexts { .. } => Status::invalid_argument(err.to_string()),
+            GraphError::UnknownVertex | GraphError::NotEmpty => Status::internal(err.to_string()),
+        }
+    }
+}
+
+impl From<EngineError> for Status {
+    fn from(err: EngineError) -> Self {
+        match err {
+            EngineError::Graph(graph) => graph.into(),
+            EngineError::Log(_) | EngineError::Storage(_) => Status::unavailable(format!(
+                "{err}; the interaction was not acknowledged, retry against a healthy server"
+            )),
         }
     }
 }

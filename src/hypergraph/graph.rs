@@ -46,6 +46,13 @@ pub enum GraphError {
     /// The hyperedge carries more context values than a record can index.
     #[error("a hyperedge may carry at most 255 context values, got {count}")]
     TooManyContexts { count: usize },
+    /// A hyperedge given by ids names a vertex that was never interned: the
+    /// data it came from (a snapshot) is inconsistent.
+    #[error("a hyperedge names a vertex id the graph does not have")]
+    UnknownVertex,
+    /// Vertices can only be restored into a graph that has none.
+    #[error("vertices can only be restored into an empty graph")]
+    NotEmpty,
 }
 
 /// What kind of non-customer, non-product vertex a facet is.
@@ -78,6 +85,22 @@ pub struct NewEdge {
     pub bucket: TimeBucket,
     pub weight: f32,
     pub at_ms: i64,
+}
+
+/// A hyperedge whose vertices are interned ids (see
+/// [`Hypergraph::apply_ids`]).
+#[derive(Debug, Clone, Copy)]
+pub struct EdgeIds<'a> {
+    pub at_ms: i64,
+    pub customer: u32,
+    pub product: u32,
+    /// Facet id of the intent.
+    pub intent: u32,
+    /// `TimeBucket::code`.
+    pub bucket: u8,
+    pub weight: f32,
+    /// Facet ids of the context values.
+    pub contexts: &'a [u32],
 }
 
 /// One stored hyperedge: exactly one 64-byte cache line. Ids are interned
@@ -136,6 +159,8 @@ struct WriterState {
     time_facets: [Option<u32>; TimeBucket::COUNT],
     /// Facet id per intent, to skip formatting its name per edge.
     intent_facets: FxHashMap<Box<str>, u32>,
+    /// Reused buffer for one hyperedge's context ids.
+    scratch: Vec<u32>,
     /// The writer's copies of the vocabularies (see `Vocab::intern`).
     customer_ids: FxHashMap<Box<str>, u32>,
     product_ids: FxHashMap<Box<str>, u32>,
@@ -222,23 +247,12 @@ impl Hypergraph {
     }
 
     fn apply_locked(&self, writer: &mut WriterState, edge: &NewEdge) -> Result<u64, GraphError> {
-        let id = self.edges.len();
-        if id >= NO_EDGE as usize {
-            return Err(GraphError::Full { what: "hyperedges" });
-        }
-        let contexts_len =
-            u8::try_from(edge.contexts.len()).map_err(|_| GraphError::TooManyContexts {
+        if edge.contexts.len() > u8::MAX as usize {
+            return Err(GraphError::TooManyContexts {
                 count: edge.contexts.len(),
-            })?;
-        let overflow_start = self.overflow_contexts.len();
-        if overflow_start + edge.contexts.len() > u32::MAX as usize {
-            return Err(GraphError::Full {
-                what: "context entries",
             });
         }
-
-        // SAFETY (all pushes, appends and interning below): we hold the
-        // writer lock, so they are serialized.
+        // SAFETY (interning): we hold the writer lock, so it is serialized.
         let customer = unsafe {
             self.customers
                 .intern(&mut writer.customer_ids, &edge.customer, |_| {
@@ -262,46 +276,102 @@ impl Hypergraph {
                 facet
             }
         };
-        let bucket_code = edge.bucket.code();
-        let time = match writer.time_facets[bucket_code as usize] {
+        let mut contexts = std::mem::take(&mut writer.scratch);
+        contexts.clear();
+        for context in &edge.contexts {
+            contexts.push(self.intern_facet(writer, context, FacetKind::Context));
+        }
+        let ids = EdgeIds {
+            at_ms: edge.at_ms,
+            customer,
+            product,
+            intent,
+            bucket: edge.bucket.code(),
+            weight: edge.weight,
+            contexts: &contexts,
+        };
+        let applied = self.apply_ids_locked(writer, &ids);
+        writer.scratch = contexts;
+        applied
+    }
+
+    /// Applies a hyperedge whose vertices are already interned (restoring
+    /// a snapshot). Fails if an id was never interned.
+    pub fn apply_ids(&self, edge: &EdgeIds<'_>) -> Result<u64, GraphError> {
+        let known = |id: u32, len: usize| (id as usize) < len;
+        let facets = self.facets.len();
+        if !known(edge.customer, self.customers.len())
+            || !known(edge.product, self.products.len())
+            || !known(edge.intent, facets)
+            || edge.contexts.iter().any(|&c| !known(c, facets))
+        {
+            return Err(GraphError::UnknownVertex);
+        }
+        if edge.contexts.len() > u8::MAX as usize {
+            return Err(GraphError::TooManyContexts {
+                count: edge.contexts.len(),
+            });
+        }
+        let mut writer = self.writer.lock();
+        self.apply_ids_locked(&mut writer, edge)
+    }
+
+    fn apply_ids_locked(
+        &self,
+        writer: &mut WriterState,
+        edge: &EdgeIds<'_>,
+    ) -> Result<u64, GraphError> {
+        let id = self.edges.len();
+        if id >= NO_EDGE as usize {
+            return Err(GraphError::Full { what: "hyperedges" });
+        }
+        let overflow_start = self.overflow_contexts.len();
+        if overflow_start + edge.contexts.len() > u32::MAX as usize {
+            return Err(GraphError::Full {
+                what: "context entries",
+            });
+        }
+        let time = match writer.time_facets[(edge.bucket & 7) as usize] {
             Some(facet) => facet,
             None => {
-                let facet = self.intern_facet(writer, &time_facet(edge.bucket), FacetKind::Time);
-                writer.time_facets[bucket_code as usize] = Some(facet);
+                let bucket = TimeBucket::from_code(edge.bucket);
+                let facet = self.intern_facet(writer, &time_facet(bucket), FacetKind::Time);
+                writer.time_facets[(edge.bucket & 7) as usize] = Some(facet);
                 facet
             }
         };
         let mut contexts = [0u32; INLINE_CONTEXTS];
-        for (i, context) in edge.contexts.iter().enumerate() {
-            let facet = self.intern_facet(writer, context, FacetKind::Context);
+        for (i, &facet) in edge.contexts.iter().enumerate() {
             match contexts.get_mut(i) {
                 Some(slot) => *slot = facet,
+                // SAFETY: we hold the writer lock.
                 None => unsafe {
                     self.overflow_contexts.push(facet);
                 },
             }
         }
 
+        // SAFETY (pushes and appends below): we hold the writer lock.
         unsafe {
             self.edges.push(EdgeRecord {
                 at_ms: edge.at_ms,
-                customer,
-                product,
-                intent,
+                customer: edge.customer,
+                product: edge.product,
+                intent: edge.intent,
                 weight: edge.weight,
                 overflow_start: overflow_start as u32,
                 contexts,
-                contexts_len,
-                bucket: bucket_code,
+                contexts_len: edge.contexts.len() as u8,
+                bucket: edge.bucket & 7,
             })
         };
         let customer_head = self
             .customer_incidence
-            .get(customer as usize)
+            .get(edge.customer as usize)
             .expect("interned");
         let product_vertex = self
             .product_vertices
-            .get(product as usize)
+            .get(edge.product as usize)
             .expect("interned");
         let full = |_| GraphError::Full {
             what: "incidence slots",
@@ -318,16 +388,48 @@ impl Hypergraph {
         let scaled = self.clock.scaled(edge.weight, edge.at_ms);
         product_vertex.popularity.add(scaled);
         self.total_popularity.add(scaled);
-        let record = self.edges.get(id).expect("pushed above");
-        let view = View {
-            graph: self,
-            watermark: id as u32 + 1,
-        };
-        let facets = [intent, time].into_iter().chain(view.contexts(record));
-        self.bump_facets(writer, facets, product, scaled);
+        let facets = [edge.intent, time]
+            .into_iter()
+            .chain(edge.contexts.iter().copied());
+        self.bump_facets(writer, facets, edge.product, scaled);
 
         self.published.store(id as u32 + 1, Ordering::Release);
         Ok(id as u64 + 1)
+    }
+
+    /// Interns vertex names in the order given, so that their ids are their
+    /// positions: how a snapshot's dictionaries come back. Only for an empty
+    /// graph, since ids already handed out cannot move.
+    pub fn restore_vertices<'a>(
+        &self,
+        customers: impl IntoIterator<Item = &'a str>,
+        products: impl IntoIterator<Item = &'a str>,
+        facets: impl IntoIterator<Item = (&'a str, FacetKind)>,
+    ) -> Result<(), GraphError> {
+        let mut writer = self.writer.lock();
+        if self.customers.len() + self.products.len() + self.facets.len() > 0 {
+            return Err(GraphError::NotEmpty);
+        }
+        for name in customers {
+            // SAFETY: we hold the writer lock.
+            unsafe {
+                self.customers.intern(&mut writer.customer_ids, name, |_| {
+                    self.customer_incidence.push(IncidenceHead::default());
+                })
+            };
+        }
+        for name in products {
+            // SAFETY: we hold the writer lock.
+            unsafe {
+                self.products.intern(&mut writer.product_ids, name, |_| {
+                    self.product_vertices.push(ProductVertex::default());
+                })
+            };
+        }
+        for (name, kind) in facets {
+            self.intern_facet(&mut writer, name, kind);
+        }
+        Ok(())
     }
 
     fn intern_facet(&self, writer: &mut WriterState, name: &str, kind: FacetKind) -> u32 {
@@ -422,6 +524,18 @@ impl Hypergraph {
 
     pub fn facet_id(&self, name: &str) -> Option<u32> {
         self.facets.get(name)
+    }
+
+    pub fn customer_name(&self, customer: u32) -> &str {
+        self.customers.name(customer)
+    }
+
+    pub fn customer_count(&self) -> usize {
+        self.customers.len()
+    }
+
+    pub fn facet_count(&self) -> usize {
+        self.facets.len()
     }
 
     pub fn product_name(&self, product: u32) -> &str {
@@ -527,6 +641,11 @@ impl<'g> View<'g> {
             .edges
             .get(id as usize)
             .expect("edge ids come from the graph")
+    }
+
+    /// Every hyperedge of this view in sequence order (sequence = id + 1).
+    pub fn edges(&self) -> impl Iterator<Item = &'g EdgeRecord> + 'g {
+        self.graph.edges.iter().take(self.watermark as usize)
     }
 
     /// Context facet ids of a hyperedge.

@@ -14,6 +14,6 @@ mod vocab;
 mod weight;
 
 pub use graph::{
-    intent_facet, time_facet, EdgeRecord, FacetKind, FacetProduct, GraphError, GraphStats,
+    intent_facet, time_facet, EdgeIds, EdgeRecord, FacetKind, FacetProduct, GraphError, GraphStats,
     Hypergraph, NewEdge, View,
 };
