@@ -8,8 +8,22 @@
 //! list and never the ones below:
 //!
 //! - [`context`]: normalizing context values and deriving time buckets.
+//! - [`validate`]: every input limit; raw input to domain values.
 //! - [`hypergraph`]: the in-memory store of vertices, hyperedges, incidence
 //!   and popularity; one writer, lock-free readers.
+//! - [`candidates`]: the hypergraph collaborative filter, context lift and
+//!   popular in context.
+//! - [`explain`]: human reasons built from the evidence.
+//! - [`idempotency`]: the window of recent event ids.
+//! - [`storage`]: write-ahead log, snapshots and recovery of a data
+//!   directory.
+//! - [`engine`]: the decision pipeline (Recommend) and the ingest path
+//!   (validate, log, apply).
+//! - [`config`]: the typed configuration.
+//! - [`tabular`], [`export`]: interaction logs in and hyperedges out.
+//! - [`eval`]: the synthetic log with planted effects.
+//! - [`api`]: the gRPC border, the only module that imports tonic.
+//! - [`telemetry`] sets up logging.
 
 pub mod api;
 pub mod candidates;

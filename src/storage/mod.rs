@@ -156,6 +156,7 @@ impl Store {
     ) -> Result<PathBuf, StorageError> {
         let dir = self.dir.join("snapshots");
         let path = snapshot::write(&dir, view, recent)?;
+        self.wal.rotate()?;
         if let Some(oldest_kept) = snapshot::prune(&dir, self.options.snapshots_kept)? {
             self.wal.drop_through(oldest_kept)?;
         }
@@ -165,6 +166,15 @@ impl Store {
     /// Writes and syncs everything appended; stops the log's flusher.
     pub fn close(&self) -> Result<(), WalError> {
         self.wal.close()
+    }
+}
+
+impl Drop for Store {
+    /// Stops the flusher thread; what was appended is written first.
+    fn drop(&mut self) {
+        if let Err(err) = self.wal.close() {
+            tracing::warn!(%err, "closing the write-ahead log");
+        }
     }
 }
 

@@ -255,6 +255,12 @@ impl Wal {
     /// so far, then publishes it as durable.
     pub fn flush(&self) -> Result<(), WalError> {
         let mut segment = self.segment.lock();
+        self.flush_locked(&mut segment).map(|_| ())
+    }
+
+    /// [`Wal::flush`] with the segment lock held; returns the last sequence
+    /// written.
+    fn flush_locked(&self, segment: &mut Segment) -> Result<u64, WalError> {
         let (bytes, last) = {
             let mut pending = self.pending.lock();
             if let Some(reason) = &pending.failed {
@@ -267,15 +273,15 @@ impl Wal {
             )
         };
         if bytes.is_empty() && self.durable.borrow().sequence >= last {
-            return Ok(());
+            return Ok(last);
         }
-        match self.write_group(&mut segment, &bytes, last) {
+        match self.write_group(segment, &bytes, last) {
             Ok(()) => {
                 self.durable.send_replace(Durable {
                     sequence: last,
                     failed: false,
                 });
-                Ok(())
+                Ok(last)
             }
             Err(err) => {
                 error!(%err, "write-ahead log write failed; refusing further writes");
@@ -324,6 +330,18 @@ impl Wal {
                 return;
             }
         }
+    }
+
+    /// Writes what is pending and starts a new segment, so the records
+    /// before it can be dropped as a whole file once a snapshot holds them.
+    pub fn rotate(&self) -> Result<(), WalError> {
+        let mut segment = self.segment.lock();
+        let last = self.flush_locked(&mut segment)?;
+        if segment.len > 0 {
+            segment.file.sync_all().map_err(io_error(&segment.path))?;
+            *segment = create_segment(&self.dir, last + 1)?;
+        }
+        Ok(())
     }
 
     /// Deletes segments whose records all have sequences up to `sequence`
@@ -627,6 +645,13 @@ mod tests {
         }
         let before = list_segments(dir.path()).unwrap().len();
         assert!(wal.drop_through(20).unwrap() > 0);
+        wal.rotate().unwrap();
+        let rotated = list_segments(dir.path()).unwrap();
+        assert_eq!(
+            rotated.last().unwrap().0,
+            31,
+            "the new segment starts after 30"
+        );
         wal.close().unwrap();
         assert!(list_segments(dir.path()).unwrap().len() < before);
         let (seen, _) = reopen(dir.path(), 20);
