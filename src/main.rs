@@ -64,6 +64,16 @@ struct ServeArgs {
     /// (an existing one is served as it is).
     #[arg(long)]
     demo: bool,
+    /// Size of the generated demo data (with --demo); the load test uses a
+    /// larger set than the default 500k.
+    #[arg(long, default_value_t = SyntheticSpec::demo().interactions, requires = "demo")]
+    demo_interactions: usize,
+    /// Customers in the generated demo data (with --demo).
+    #[arg(long, default_value_t = SyntheticSpec::demo().customers, requires = "demo")]
+    demo_customers: usize,
+    /// Products in the generated demo data (with --demo).
+    #[arg(long, default_value_t = SyntheticSpec::demo().products, requires = "demo")]
+    demo_products: usize,
 }
 
 #[derive(Args)]
@@ -184,7 +194,13 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
 
     let engine = Arc::new(open_engine(&config)?);
     if args.demo && engine.graph().last_sequence() == 0 {
-        load_demo(&engine)?;
+        let spec = SyntheticSpec {
+            interactions: args.demo_interactions,
+            customers: args.demo_customers,
+            products: args.demo_products,
+            ..SyntheticSpec::demo()
+        };
+        load_demo(&engine, &spec)?;
     }
 
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
@@ -258,9 +274,9 @@ async fn snapshot_periodically(engine: Arc<Engine>, interval_secs: u64) {
     }
 }
 
-fn load_demo(engine: &Engine) -> anyhow::Result<()> {
+fn load_demo(engine: &Engine, spec: &SyntheticSpec) -> anyhow::Result<()> {
     let started = Instant::now();
-    let data = synthetic::generate(&SyntheticSpec::demo());
+    let data = synthetic::generate(spec);
     let edges: Vec<NewEdge> = data.events.iter().map(|e| e.to_edge()).collect();
     engine.record_batch(&edges)?;
     let stats = engine.graph().stats();
