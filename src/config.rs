@@ -8,7 +8,10 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::cache::CacheConfig;
 use crate::candidates::CfParams;
+use crate::resilience::breaker::BreakerConfig;
+use crate::resilience::faults::FaultConfig;
 use crate::storage::StorageOptions;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -20,6 +23,46 @@ pub struct Config {
     pub recommend: CfParams,
     /// Write-ahead log and snapshots (used with a data directory).
     pub storage: StorageOptions,
+    /// Latency budget and load shedding.
+    pub serving: ServingConfig,
+    pub cache: CacheConfig,
+    /// The circuit breaker of each expensive stage.
+    pub breaker: BreakerConfig,
+    pub telemetry: TelemetryConfig,
+    /// Deliberate slowness or failure, for fault tests only.
+    pub faults: FaultConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServingConfig {
+    /// Recommend calls in flight at once; past it, calls fail fast with
+    /// RESOURCE_EXHAUSTED instead of queueing into a latency collapse.
+    pub max_concurrent: usize,
+    /// Total time for one Recommend call (a shorter client deadline wins).
+    pub budget_ms: u64,
+    /// Longest the collaborative filter may take within that budget.
+    pub cf_budget_ms: u64,
+}
+
+impl Default for ServingConfig {
+    fn default() -> Self {
+        Self {
+            max_concurrent: 256,
+            budget_ms: 50,
+            cf_budget_ms: 30,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TelemetryConfig {
+    /// Address of the Prometheus `/metrics` endpoint; unset = off.
+    pub metrics_listen: Option<SocketAddr>,
+    /// OTLP/gRPC collector for traces, e.g. `http://127.0.0.1:4317`;
+    /// unset = off.
+    pub otlp_endpoint: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

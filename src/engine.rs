@@ -5,16 +5,31 @@
 //! fills any remaining places from popular-in-context (or popular overall
 //! when no facet of the query is known), drops excluded products, and
 //! reports which source served. The core never sees gRPC types.
+//!
+//! Served calls ([`Engine::recommend_within`]) also run under a budget: the
+//! response cache answers first; the collaborative filter runs behind its
+//! circuit breaker with a deadline cut from the budget, and when it is
+//! open, late or failing the answer comes from the next source in the
+//! chain (`hypergraph_cf` -> `popular_in_context` -> `popular`), marked
+//! `degraded`.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use parking_lot::Mutex;
+use tracing::{debug_span, Instrument};
 
+use crate::cache::ResponseCache;
 use crate::candidates::{Candidate, CfParams, HypergraphCf, PopularInContext, QueryVertices};
+use crate::config::Config;
 use crate::context::TimeBucket;
 use crate::explain;
 use crate::hypergraph::{GraphError, Hypergraph, NewEdge};
 use crate::idempotency::RecentEvents;
+use crate::metrics::{Metrics, ResultLabel, SourceLabel, StageLabel};
+use crate::resilience::breaker::{Breaker, BreakerConfig};
+use crate::resilience::budget::Budget;
+use crate::resilience::faults::Faults;
 use crate::storage::{StorageError, Store, WalError};
 use crate::validate::Query;
 
@@ -82,10 +97,24 @@ pub enum EngineError {
     Storage(#[from] StorageError),
 }
 
+/// Nothing at all could be answered within the budget.
+#[derive(Debug, thiserror::Error)]
+#[error("the call's deadline had passed before any source could answer; retry with a longer one")]
+pub struct DeadlineExceeded;
+
+/// The stage name of the collaborative filter, for breakers and metrics.
+const CF_STAGE: &str = "hypergraph_cf";
+
 pub struct Engine {
     graph: Arc<Hypergraph>,
-    cf: HypergraphCf,
+    cf: Arc<HypergraphCf>,
     popular: PopularInContext,
+    cache: Option<ResponseCache>,
+    cf_breaker: Breaker,
+    faults: Faults,
+    budget: Duration,
+    cf_budget: Duration,
+    metrics: Arc<Metrics>,
     /// The ingest lock. Held across the idempotency check, the log append
     /// and the apply, so log order is sequence order and two deliveries of
     /// one event racing each other still apply it once. Writers serialize
@@ -108,13 +137,48 @@ impl Engine {
         params: CfParams,
         window: usize,
     ) -> Self {
+        let config = Config {
+            recommend: params,
+            server: crate::config::ServerConfig {
+                idempotency_window: window,
+                ..Default::default()
+            },
+            ..Config::default()
+        };
+        Self::from_config(graph, &config)
+    }
+
+    /// The engine as `config` describes it (the data directory aside: see
+    /// [`Engine::with_store`]).
+    pub fn from_config(graph: Arc<Hypergraph>, config: &Config) -> Self {
+        let breaker_config: BreakerConfig = config.breaker.clone();
         Self {
             graph,
-            cf: HypergraphCf::new(params),
+            cf: Arc::new(HypergraphCf::new(config.recommend.clone())),
             popular: PopularInContext,
-            recent: Mutex::new(RecentEvents::new(window)),
+            cache: ResponseCache::new(&config.cache),
+            cf_breaker: Breaker::new(CF_STAGE, breaker_config),
+            faults: Faults::new(&config.faults),
+            budget: Duration::from_millis(config.serving.budget_ms),
+            cf_budget: Duration::from_millis(config.serving.cf_budget_ms),
+            metrics: Arc::new(Metrics::new()),
+            recent: Mutex::new(RecentEvents::new(config.server.idempotency_window)),
             store: None,
         }
+    }
+
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
+    /// Fault injection switches (tests only).
+    pub fn faults(&self) -> &Faults {
+        &self.faults
+    }
+
+    /// The configured total budget of one Recommend call.
+    pub fn budget(&self) -> Duration {
+        self.budget
     }
 
     /// Records through `store` from now on; `recent` is the idempotency
@@ -138,6 +202,7 @@ impl Engine {
     pub fn record(&self, edge: &NewEdge, event_id: Option<&str>) -> Result<Recorded, EngineError> {
         let mut recent = self.recent.lock();
         if let Some(sequence) = event_id.and_then(|id| recent.get(id)) {
+            self.count_ingest("duplicate");
             return Ok(Recorded {
                 sequence,
                 duplicate: true,
@@ -152,10 +217,24 @@ impl Engine {
         if let Some(event_id) = event_id {
             recent.remember(event_id, applied);
         }
+        drop(recent);
+        if let Some(cache) = &self.cache {
+            cache.invalidate(&edge.customer);
+        }
+        self.count_ingest("accepted");
         Ok(Recorded {
             sequence: applied,
             duplicate: false,
         })
+    }
+
+    /// Counts an interaction by result (`accepted`, `duplicate`,
+    /// `rejected`).
+    pub fn count_ingest(&self, result: &'static str) {
+        self.metrics
+            .ingest_events
+            .get_or_create(&ResultLabel { result })
+            .inc();
     }
 
     /// Waits until `sequence` survives a crash (at once without a store).
@@ -203,10 +282,114 @@ impl Engine {
         Ok(())
     }
 
+    /// Answers at once, without cache, breaker or budget: the path offline
+    /// evaluation and benchmarks measure.
     pub fn recommend(&self, query: &Query) -> Decision {
+        let vertices = QueryVertices::resolve(&self.graph, query);
+        let picks = self.cf.recommend(&self.graph.view(), &vertices);
+        self.assemble(query, &vertices, picks, false)
+    }
+
+    /// Answers a served call within `budget` (see the module docs).
+    pub async fn recommend_within(
+        &self,
+        query: &Query,
+        budget: Budget,
+    ) -> Result<Arc<Decision>, DeadlineExceeded> {
+        // Popularity is always ready once a call has started, so the only
+        // call that cannot be answered is one whose budget is gone on
+        // arrival (a client deadline already past).
+        if budget.is_spent() {
+            return Err(DeadlineExceeded);
+        }
+        if let Some(hit) = self.cached(query) {
+            return Ok(hit);
+        }
+        let vertices = QueryVertices::resolve(&self.graph, query);
+        let (picks, degraded) = match vertices.customer {
+            Some(_) => self.cf_stage(&vertices, &budget).await,
+            None => (Vec::new(), false),
+        };
+
+        let decision = Arc::new(self.assemble(query, &vertices, picks, degraded));
+        self.metrics
+            .recommend_items
+            .observe(decision.items.len() as f64);
+        if degraded {
+            let source = decision.source.as_str();
+            self.metrics
+                .recommend_degraded
+                .get_or_create(&SourceLabel { source })
+                .inc();
+        } else if let Some(cache) = &self.cache {
+            // Degraded answers are not cached: the next call may do better.
+            cache.insert(query, Arc::clone(&decision));
+        }
+        Ok(decision)
+    }
+
+    fn cached(&self, query: &Query) -> Option<Arc<Decision>> {
+        let cache = self.cache.as_ref()?;
+        let hit = cache.get(query);
+        let result = if hit.is_some() { "hit" } else { "miss" };
+        self.metrics
+            .cache_requests
+            .get_or_create(&ResultLabel { result })
+            .inc();
+        hit.map(|d| {
+            Arc::new(Decision {
+                source: Source::Cache,
+                ..(*d).clone()
+            })
+        })
+    }
+
+    /// Runs the collaborative filter behind its breaker, off the async
+    /// workers, within its deadline. Returns its picks and whether it
+    /// failed to serve (skipped, late or failing).
+    async fn cf_stage(&self, vertices: &QueryVertices, budget: &Budget) -> (Vec<Candidate>, bool) {
+        let outcome = match self.cf_breaker.allow() {
+            None => None,
+            Some(permit) => {
+                let (graph, cf) = (Arc::clone(&self.graph), Arc::clone(&self.cf));
+                let (delay, fail) = (self.faults.cf_delay(), self.faults.cf_fail());
+                let query = vertices.clone();
+                let work = tokio::task::spawn_blocking(move || {
+                    if !delay.is_zero() {
+                        std::thread::sleep(delay);
+                    }
+                    (!fail).then(|| cf.recommend(&graph.view(), &query))
+                });
+                let deadline = budget.stage(self.cf_budget);
+                let span = debug_span!("stage", stage = CF_STAGE);
+                let result = tokio::time::timeout(deadline, work).instrument(span).await;
+                // Late (timeout), panicked (join error) or failing (None).
+                let picks = result.ok().and_then(|joined| joined.ok()).flatten();
+                self.cf_breaker.record(permit, picks.is_some());
+                picks
+            }
+        };
+        let state = self.cf_breaker.state().gauge();
+        self.metrics
+            .breaker_state
+            .get_or_create(&StageLabel { stage: CF_STAGE })
+            .set(state);
+        match outcome {
+            Some(picks) => (picks, false),
+            None => (Vec::new(), true),
+        }
+    }
+
+    /// Drops excluded products, fills empty places from popularity and
+    /// names the source.
+    fn assemble(
+        &self,
+        query: &Query,
+        vertices: &QueryVertices,
+        mut picks: Vec<Candidate>,
+        degraded: bool,
+    ) -> Decision {
         let graph = &*self.graph;
-        let view = graph.view();
-        let vertices = QueryVertices::resolve(graph, query);
         let mut excluded: Vec<u32> = query
             .exclude
             .iter()
@@ -214,14 +397,13 @@ impl Engine {
             .collect();
         excluded.sort_unstable();
 
-        let mut picks = self.cf.recommend(&view, &vertices);
         picks.retain(|c| excluded.binary_search(&c.product).is_err());
         picks.truncate(query.limit);
         let mut source = Source::HypergraphCf;
         let mut in_context = false;
 
         if picks.len() < query.limit {
-            let (fill, known_facets) = self.popular_fill(&vertices, &picks, &excluded, query.limit);
+            let (fill, known_facets) = self.popular_fill(vertices, &picks, &excluded, query.limit);
             in_context = known_facets;
             if picks.is_empty() {
                 source = if known_facets {
@@ -239,7 +421,7 @@ impl Engine {
                 product_id: graph.product_name(c.product).to_string(),
                 score: c.score,
                 reasons: if query.explain {
-                    explain::reasons(graph, &vertices, &c.evidence, in_context)
+                    explain::reasons(graph, vertices, &c.evidence, in_context)
                 } else {
                     Vec::new()
                 },
@@ -248,7 +430,7 @@ impl Engine {
         Decision {
             items,
             source,
-            degraded: false,
+            degraded,
             model_version: None,
             bucket: query.bucket,
         }

@@ -17,15 +17,19 @@
 //! - [`idempotency`]: the window of recent event ids.
 //! - [`storage`]: write-ahead log, snapshots and recovery of a data
 //!   directory.
-//! - [`engine`]: the decision pipeline (Recommend) and the ingest path
-//!   (validate, log, apply).
+//! - [`cache`]: the response cache, invalidated per customer.
+//! - [`resilience`]: circuit breakers, budgets, fault injection.
+//! - [`metrics`]: Prometheus metrics and their endpoint.
 //! - [`config`]: the typed configuration.
+//! - [`engine`]: the decision pipeline (Recommend under a budget) and the
+//!   ingest path (validate, log, apply).
 //! - [`tabular`], [`export`]: interaction logs in and hyperedges out.
 //! - [`eval`]: the synthetic log with planted effects.
 //! - [`api`]: the gRPC border, the only module that imports tonic.
 //! - [`telemetry`] sets up logging.
 
 pub mod api;
+pub mod cache;
 pub mod candidates;
 pub mod config;
 pub mod context;
@@ -35,6 +39,8 @@ pub mod explain;
 pub mod export;
 pub mod hypergraph;
 pub mod idempotency;
+pub mod metrics;
+pub mod resilience;
 pub mod storage;
 pub mod tabular;
 pub mod telemetry;

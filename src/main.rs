@@ -11,6 +11,7 @@ use anyhow::{bail, Context as _};
 use clap::{Args, Parser, Subcommand};
 use tracing::{info, warn};
 
+use hyperrec::api::ServeOptions;
 use hyperrec::config::Config;
 use hyperrec::engine::Engine;
 use hyperrec::eval::synthetic::{self, SyntheticSpec};
@@ -18,7 +19,7 @@ use hyperrec::export::{self, Format};
 use hyperrec::hypergraph::{Hypergraph, NewEdge};
 use hyperrec::storage::{StorageOptions, Store};
 use hyperrec::tabular::{self, ColumnMapping};
-use hyperrec::{api, telemetry, validate};
+use hyperrec::{api, metrics, telemetry, validate};
 
 #[derive(Parser)]
 #[command(
@@ -74,6 +75,9 @@ struct ServeArgs {
     /// Products in the generated demo data (with --demo).
     #[arg(long, default_value_t = SyntheticSpec::demo().products, requires = "demo")]
     demo_products: usize,
+    /// Address of the Prometheus `/metrics` endpoint; overrides the file.
+    #[arg(long, env = "HYPERREC_METRICS_LISTEN")]
+    metrics_listen: Option<std::net::SocketAddr>,
 }
 
 #[derive(Args)]
@@ -164,12 +168,11 @@ impl MappingArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    telemetry::init(cli.log_json);
     let result = match cli.command {
-        Command::Serve(args) => serve(args),
-        Command::Generate(args) => generate(args),
-        Command::Import(args) => import(args),
-        Command::Export(args) => export(args),
+        Command::Serve(args) => serve(args, cli.log_json),
+        Command::Generate(args) => offline(cli.log_json, || generate(args)),
+        Command::Import(args) => offline(cli.log_json, || import(args)),
+        Command::Export(args) => offline(cli.log_json, || export(args)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -180,7 +183,13 @@ fn main() -> ExitCode {
     }
 }
 
-fn serve(args: ServeArgs) -> anyhow::Result<()> {
+/// Runs a command that needs logs but no trace exporter.
+fn offline(log_json: bool, command: impl FnOnce() -> anyhow::Result<()>) -> anyhow::Result<()> {
+    let _telemetry = telemetry::init(log_json, None)?;
+    command()
+}
+
+fn serve(args: ServeArgs, log_json: bool) -> anyhow::Result<()> {
     let mut config = match &args.config {
         Some(path) => Config::load(path)?,
         None => Config::default(),
@@ -191,6 +200,17 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if args.data_dir.is_some() {
         config.server.data_dir = args.data_dir;
     }
+    if args.metrics_listen.is_some() {
+        config.telemetry.metrics_listen = args.metrics_listen;
+    }
+
+    // The OTLP exporter's channel lives on the runtime, so logging is set
+    // up inside it, before anything logs.
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    let _telemetry = {
+        let _entered = runtime.enter();
+        telemetry::init(log_json, config.telemetry.otlp_endpoint.as_deref())?
+    };
 
     let engine = Arc::new(open_engine(&config)?);
     if args.demo && engine.graph().last_sequence() == 0 {
@@ -203,17 +223,45 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         load_demo(&engine, &spec)?;
     }
 
-    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(config.server.listen)
             .await
             .with_context(|| format!("binding {}", config.server.listen))?;
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let metrics = match config.telemetry.metrics_listen {
+            Some(address) => {
+                let metrics_listener = tokio::net::TcpListener::bind(address)
+                    .await
+                    .with_context(|| format!("binding the metrics endpoint {address}"))?;
+                Some(tokio::spawn(metrics::serve(
+                    metrics_listener,
+                    Arc::clone(engine.metrics()),
+                    Arc::clone(engine.graph()),
+                    stopped(stop_rx.clone()),
+                )))
+            }
+            None => None,
+        };
         let snapshots = tokio::spawn(snapshot_periodically(
             Arc::clone(&engine),
             config.storage.snapshot_interval_secs,
         ));
-        api::serve(listener, Arc::clone(&engine), shutdown_signal()).await?;
+        let options = ServeOptions {
+            max_concurrent: config.serving.max_concurrent,
+        };
+        let stop = async move {
+            shutdown_signal().await;
+            let _ = stop_tx.send(true);
+        };
+        api::serve_with(listener, Arc::clone(&engine), options, stop).await?;
         snapshots.abort();
+        if let Some(metrics) = metrics {
+            match metrics.await {
+                Ok(Ok(())) => {}
+                Ok(Err(err)) => warn!(%err, "metrics endpoint failed"),
+                Err(err) => warn!(%err, "metrics task failed"),
+            }
+        }
 
         let started = Instant::now();
         tokio::task::spawn_blocking(move || engine.shutdown()).await??;
@@ -223,14 +271,15 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     })
 }
 
+/// Completes once `stop` turns true (or its sender is gone).
+async fn stopped(mut stop: tokio::sync::watch::Receiver<bool>) {
+    let _ = stop.wait_for(|stopped| *stopped).await;
+}
+
 /// The engine over the configured data directory, recovered, or in memory.
 fn open_engine(config: &Config) -> anyhow::Result<Engine> {
     let graph = Arc::new(Hypergraph::new(config.graph.popularity_half_life_hours));
-    let engine = Engine::with_idempotency_window(
-        Arc::clone(&graph),
-        config.recommend.clone(),
-        config.server.idempotency_window,
-    );
+    let engine = Engine::from_config(Arc::clone(&graph), config);
     let Some(dir) = &config.server.data_dir else {
         return Ok(engine);
     };

@@ -68,20 +68,20 @@ pub fn query(msg: &pb::RecommendRequest, now_ms: i64) -> Result<Query, InputErro
     validate::query(&raw, now_ms)
 }
 
-pub fn decision(decision: Decision, server_time_us: i64) -> pb::RecommendResponse {
+pub fn decision(decision: &Decision, server_time_us: i64) -> pb::RecommendResponse {
     pb::RecommendResponse {
         recommendations: decision
             .items
-            .into_iter()
+            .iter()
             .map(|item| pb::Recommendation {
-                product_id: item.product_id,
+                product_id: item.product_id.clone(),
                 score: item.score,
-                reasons: item.reasons,
+                reasons: item.reasons.clone(),
             })
             .collect(),
         source: decision.source.as_str().to_string(),
         degraded: decision.degraded,
-        model_version: decision.model_version.unwrap_or_default(),
+        model_version: decision.model_version.clone().unwrap_or_default(),
         server_time_us,
         time_bucket: decision.bucket.to_string(),
     }

@@ -39,6 +39,31 @@ pub async fn serve(
     engine: Arc<Engine>,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), ServeError> {
+    serve_with(listener, engine, ServeOptions::default(), shutdown).await
+}
+
+/// Border settings of the gRPC server.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// Recommend calls in flight before new ones are refused.
+    pub max_concurrent: usize,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        Self {
+            max_concurrent: crate::config::ServingConfig::default().max_concurrent,
+        }
+    }
+}
+
+/// [`serve`] with explicit border settings.
+pub async fn serve_with(
+    listener: TcpListener,
+    engine: Arc<Engine>,
+    options: ServeOptions,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), ServeError> {
     let (health, health_service) = tonic_health::server::health_reporter();
     health
         .set_serving::<DecisionServiceServer<DecisionApi>>()
@@ -55,9 +80,10 @@ pub async fn serve(
     let address = listener.local_addr()?;
     info!(%address, "serving grpc");
     Server::builder()
-        .add_service(DecisionServiceServer::new(DecisionApi::new(Arc::clone(
-            &engine,
-        ))))
+        .add_service(DecisionServiceServer::new(DecisionApi::new(
+            Arc::clone(&engine),
+            options.max_concurrent,
+        )))
         .add_service(AdminServiceServer::new(AdminApi::new(engine)))
         .add_service(health_service)
         .add_service(reflection_v1)

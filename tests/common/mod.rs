@@ -12,7 +12,8 @@ use tonic::transport::Channel;
 use hyperrec::api;
 use hyperrec::api::pb::admin_service_client::AdminServiceClient;
 use hyperrec::api::pb::decision_service_client::DecisionServiceClient;
-use hyperrec::candidates::CfParams;
+use hyperrec::api::ServeOptions;
+use hyperrec::config::Config;
 use hyperrec::engine::Engine;
 use hyperrec::eval::synthetic::{self, Synthetic, SyntheticSpec};
 use hyperrec::hypergraph::{Hypergraph, NewEdge};
@@ -23,13 +24,20 @@ pub const EVENING: i64 = 1_796_068_800;
 pub struct TestServer {
     pub addr: SocketAddr,
     pub data: Arc<Synthetic>,
+    pub engine: Arc<Engine>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl TestServer {
-    /// A server over 1,500 customers, 300 products and 40k interactions.
+    /// A server over 1,500 customers, 300 products and 40k interactions,
+    /// configured as shipped.
     pub async fn start() -> Self {
+        Self::start_with(Config::default()).await
+    }
+
+    /// [`TestServer::start`] with `config`'s engine and border settings.
+    pub async fn start_with(config: Config) -> Self {
         let spec = SyntheticSpec {
             customers: 1_500,
             products: 300,
@@ -40,15 +48,19 @@ impl TestServer {
         let graph = Arc::new(Hypergraph::new(336.0));
         let edges: Vec<NewEdge> = data.events.iter().map(|e| e.to_edge()).collect();
         graph.apply_batch(&edges).expect("synthetic data applies");
-        let engine = Arc::new(Engine::new(graph, CfParams::default()));
+        let engine = Arc::new(Engine::from_config(graph, &config));
+        let options = ServeOptions {
+            max_concurrent: config.serving.max_concurrent,
+        };
 
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("address");
         let (stop, stopped) = oneshot::channel::<()>();
+        let served = Arc::clone(&engine);
         let task = tokio::spawn(async move {
-            api::serve(listener, engine, async {
+            api::serve_with(listener, served, options, async {
                 let _ = stopped.await;
             })
             .await
@@ -57,6 +69,7 @@ impl TestServer {
         Self {
             addr,
             data: Arc::new(data),
+            engine,
             stop: Some(stop),
             task: Some(task),
         }

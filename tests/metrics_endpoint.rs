@@ -1,0 +1,130 @@
+//! The real binary's Prometheus endpoint: after a few calls it exposes the
+//! series the alert rules and the dashboard under `ops/` read, and it stops
+//! with the server on SIGTERM.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use hyperrec::api::pb::decision_service_client::DecisionServiceClient;
+use hyperrec::api::pb::{Interaction, RecommendRequest};
+
+/// Plain HTTP/1.1 GET, enough for a text exposition.
+fn get(address: &str, path: &str) -> String {
+    let mut stream = TcpStream::connect(address).expect("metrics endpoint accepts");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("request sent");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("response read");
+    response
+}
+
+#[tokio::test]
+async fn the_metrics_endpoint_exposes_what_the_alerts_read() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hyperrec"))
+        .args([
+            "serve",
+            "--demo",
+            "--demo-interactions",
+            "20000",
+            "--demo-customers",
+            "500",
+            "--demo-products",
+            "100",
+            "--listen",
+            "127.0.0.1:0",
+            "--metrics-listen",
+            "127.0.0.1:0",
+        ])
+        .env("RUST_LOG", "info")
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("server starts");
+    let stderr = child.stderr.take().expect("stderr");
+    let (found, addresses) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let kind = if line.contains("serving metrics") {
+                "metrics"
+            } else if line.contains("serving grpc") {
+                "grpc"
+            } else {
+                continue;
+            };
+            if let Some(rest) = line.split("address=").nth(1) {
+                let address = rest.split_whitespace().next().unwrap_or("").to_string();
+                let _ = found.send((kind, address));
+            }
+        }
+    });
+    let (mut grpc, mut metrics) = (String::new(), String::new());
+    while grpc.is_empty() || metrics.is_empty() {
+        let (kind, address) = addresses
+            .recv_timeout(Duration::from_secs(60))
+            .expect("server reports both addresses");
+        match kind {
+            "grpc" => grpc = address,
+            _ => metrics = address,
+        }
+    }
+
+    let mut client = DecisionServiceClient::connect(format!("http://{grpc}"))
+        .await
+        .expect("grpc connects");
+    for _ in 0..3 {
+        let request = RecommendRequest {
+            customer_id: "c00001".into(),
+            limit: Some(10),
+            ..RecommendRequest::default()
+        };
+        client.recommend(request).await.expect("recommend answers");
+    }
+    let event = Interaction {
+        customer_id: "c00001".into(),
+        product_id: "p00002".into(),
+        ..Interaction::default()
+    };
+    client.record_interaction(event).await.expect("recorded");
+    // The server drains open connections on SIGTERM; this one must go, as
+    // the test's runtime is about to block on the child.
+    drop(client);
+
+    let response = get(&metrics, "/metrics");
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    for series in [
+        "hyperrec_rpc_duration_seconds_bucket{rpc=\"Recommend\"",
+        "hyperrec_rpc_requests_total{rpc=\"Recommend\",code=\"OK\"} 3",
+        "hyperrec_rpc_requests_total{rpc=\"RecordInteraction\",code=\"OK\"} 1",
+        "hyperrec_cache_requests_total{result=\"hit\"} 2",
+        "hyperrec_recommend_items_count 1",
+        "hyperrec_ingest_events_total{result=\"accepted\"} 1",
+        "hyperrec_graph_hyperedges 20001",
+        "hyperrec_graph_vertices{kind=\"customer\"}",
+        "hyperrec_breaker_state{stage=\"hypergraph_cf\"} 0",
+    ] {
+        assert!(
+            response.contains(series),
+            "missing {series} in:\n{response}"
+        );
+    }
+
+    let pid = child.id().to_string();
+    let sent = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill runs");
+    assert!(sent.success());
+    let status = child.wait().expect("server exits");
+    assert!(
+        status.success(),
+        "SIGTERM stops both endpoints cleanly: {status:?}"
+    );
+}
