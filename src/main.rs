@@ -249,11 +249,30 @@ fn serve(args: ServeArgs, log_json: bool) -> anyhow::Result<()> {
         let options = ServeOptions {
             max_concurrent: config.serving.max_concurrent,
         };
-        let stop = async move {
+        tokio::spawn(async move {
             shutdown_signal().await;
             let _ = stop_tx.send(true);
+        });
+        let serving = api::serve_with(
+            listener,
+            Arc::clone(&engine),
+            options,
+            stopped(stop_rx.clone()),
+        );
+        // Draining waits for clients to close their connections; one that
+        // never does must not keep the log unsynced and the snapshot
+        // unwritten, so the drain gets a bounded grace period.
+        let grace = async {
+            stopped(stop_rx).await;
+            tokio::time::sleep(DRAIN_GRACE).await;
         };
-        api::serve_with(listener, Arc::clone(&engine), options, stop).await?;
+        tokio::select! {
+            served = serving => served?,
+            () = grace => {
+                let grace_secs = DRAIN_GRACE.as_secs();
+                warn!(grace_secs, "connections still open after the grace period; stopping");
+            }
+        }
         snapshots.abort();
         if let Some(metrics) = metrics {
             match metrics.await {
@@ -270,6 +289,9 @@ fn serve(args: ServeArgs, log_json: bool) -> anyhow::Result<()> {
         Ok(())
     })
 }
+
+/// How long calls in flight may take to finish after a stop signal.
+const DRAIN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Completes once `stop` turns true (or its sender is gone).
 async fn stopped(mut stop: tokio::sync::watch::Receiver<bool>) {

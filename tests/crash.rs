@@ -25,10 +25,29 @@ struct Server {
     address: String,
 }
 
+/// A failed assertion must not leave a server running (it would also hold
+/// the test's stderr pipe open).
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The rounds together may acknowledge up to `ROUNDS * PER_ROUND` events,
+/// more than the default idempotency window (100k): replaying them all in
+/// order would then evict each event just before its turn. The window is
+/// sized to hold every event the test sends.
+const CONFIG: &str = "[server]\nidempotency_window = 1000000\n";
+
 /// Starts `hyperrec serve` on a free port and waits until it listens.
 fn start(data: &Path) -> Server {
+    let config = data.with_extension("toml");
+    std::fs::write(&config, CONFIG).expect("config written");
     let mut child = Command::new(env!("CARGO_BIN_EXE_hyperrec"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+        .arg(&config)
+        .arg("--data-dir")
         .arg(data)
         .env("RUST_LOG", "info")
         .stderr(Stdio::piped())

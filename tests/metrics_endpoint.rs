@@ -4,7 +4,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -27,28 +27,43 @@ fn get(address: &str, path: &str) -> String {
     response
 }
 
-#[tokio::test]
+/// Kills the server if the test fails before stopping it, so no server
+/// outlives the test.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+// Two workers: the client's connection task must run while the test
+// thread blocks on the child, so the connection closes and the drain ends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_metrics_endpoint_exposes_what_the_alerts_read() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hyperrec"))
-        .args([
-            "serve",
-            "--demo",
-            "--demo-interactions",
-            "20000",
-            "--demo-customers",
-            "500",
-            "--demo-products",
-            "100",
-            "--listen",
-            "127.0.0.1:0",
-            "--metrics-listen",
-            "127.0.0.1:0",
-        ])
-        .env("RUST_LOG", "info")
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("server starts");
-    let stderr = child.stderr.take().expect("stderr");
+    let mut server = Server(
+        Command::new(env!("CARGO_BIN_EXE_hyperrec"))
+            .args([
+                "serve",
+                "--demo",
+                "--demo-interactions",
+                "20000",
+                "--demo-customers",
+                "500",
+                "--demo-products",
+                "100",
+                "--listen",
+                "127.0.0.1:0",
+                "--metrics-listen",
+                "127.0.0.1:0",
+            ])
+            .env("RUST_LOG", "info")
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("server starts"),
+    );
+    let stderr = server.0.stderr.take().expect("stderr");
     let (found, addresses) = mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
@@ -100,7 +115,7 @@ async fn the_metrics_endpoint_exposes_what_the_alerts_read() {
     let response = get(&metrics, "/metrics");
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
     for series in [
-        "hyperrec_rpc_duration_seconds_bucket{rpc=\"Recommend\"",
+        "hyperrec_rpc_duration_seconds_count{rpc=\"Recommend\",source=\"hypergraph_cf\",code=\"OK\"} 1",
         "hyperrec_rpc_requests_total{rpc=\"Recommend\",code=\"OK\"} 3",
         "hyperrec_rpc_requests_total{rpc=\"RecordInteraction\",code=\"OK\"} 1",
         "hyperrec_cache_requests_total{result=\"hit\"} 2",
@@ -116,13 +131,13 @@ async fn the_metrics_endpoint_exposes_what_the_alerts_read() {
         );
     }
 
-    let pid = child.id().to_string();
+    let pid = server.0.id().to_string();
     let sent = Command::new("kill")
         .args(["-TERM", &pid])
         .status()
         .expect("kill runs");
     assert!(sent.success());
-    let status = child.wait().expect("server exits");
+    let status = server.0.wait().expect("server exits");
     assert!(
         status.success(),
         "SIGTERM stops both endpoints cleanly: {status:?}"
