@@ -99,7 +99,24 @@ impl Metrics {
             graph_vertices: Family::default(),
         };
         m.register();
+        m.zero_known_series();
         m
+    }
+
+    /// Creates the series whose labels are known up front, at zero: a
+    /// ratio over a series that does not exist yet shows "no data" on a
+    /// dashboard instead of 0, and an alert on it cannot be told apart
+    /// from a scrape that failed.
+    fn zero_known_series(&self) {
+        for source in ["hypergraph_cf", "popular_in_context", "popular"] {
+            self.recommend_degraded.get_or_create(&SourceLabel { source });
+        }
+        for result in ["hit", "miss"] {
+            self.cache_requests.get_or_create(&ResultLabel { result });
+        }
+        for result in ["accepted", "duplicate", "rejected"] {
+            self.ingest_events.get_or_create(&ResultLabel { result });
+        }
     }
 
     fn register(&mut self) {

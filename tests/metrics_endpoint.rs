@@ -131,6 +131,8 @@ async fn the_metrics_endpoint_exposes_what_the_alerts_read() {
         );
     }
 
+    every_metric_the_ops_files_read_is_exposed(&response);
+
     let pid = server.0.id().to_string();
     let sent = Command::new("kill")
         .args(["-TERM", &pid])
@@ -142,4 +144,44 @@ async fn the_metrics_endpoint_exposes_what_the_alerts_read() {
         status.success(),
         "SIGTERM stops both endpoints cleanly: {status:?}"
     );
+}
+
+/// The alert rules and the dashboard under `ops/` name metrics by string;
+/// each base name they use must be one the server declares (`# TYPE`), or
+/// a panel or alert would silently show nothing.
+fn every_metric_the_ops_files_read_is_exposed(exposition: &str) {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut checked = 0;
+    for file in ["ops/alerts.yml", "ops/grafana/hyperrec.json"] {
+        let text = std::fs::read_to_string(root.join(file)).expect("ops file readable");
+        for name in metric_names(&text) {
+            let base = ["_bucket", "_count", "_sum", "_total"]
+                .iter()
+                .find_map(|suffix| name.strip_suffix(suffix))
+                .unwrap_or(&name);
+            let declared = format!("# TYPE {base} ");
+            assert!(
+                exposition.contains(&declared),
+                "{file} reads {name}, which the server does not expose"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 10, "only {checked} metric names found in ops/");
+}
+
+/// Every `hyperrec_…` identifier in `text` (recording rules use
+/// `hyperrec:…` and are skipped).
+fn metric_names(text: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("hyperrec_") {
+        let tail = &rest[start..];
+        let end = tail
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(tail.len());
+        names.push(tail[..end].to_string());
+        rest = &tail[end..];
+    }
+    names
 }
