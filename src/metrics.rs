@@ -109,13 +109,16 @@ impl Metrics {
     /// from a scrape that failed.
     fn zero_known_series(&self) {
         for source in ["hypergraph_cf", "popular_in_context", "popular"] {
-            self.recommend_degraded.get_or_create(&SourceLabel { source });
+            drop(
+                self.recommend_degraded
+                    .get_or_create(&SourceLabel { source }),
+            );
         }
         for result in ["hit", "miss"] {
-            self.cache_requests.get_or_create(&ResultLabel { result });
+            drop(self.cache_requests.get_or_create(&ResultLabel { result }));
         }
         for result in ["accepted", "duplicate", "rejected"] {
-            self.ingest_events.get_or_create(&ResultLabel { result });
+            drop(self.ingest_events.get_or_create(&ResultLabel { result }));
         }
     }
 
