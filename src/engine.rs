@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use parking_lot::Mutex;
-use tracing::{debug_span, Instrument};
+use tracing::{info_span, Instrument};
 
 use crate::cache::ResponseCache;
 use crate::candidates::{Candidate, CfParams, HypergraphCf, PopularInContext, QueryVertices};
@@ -361,7 +361,9 @@ impl Engine {
                     (!fail).then(|| cf.recommend(&graph.view(), &query))
                 });
                 let deadline = budget.stage(self.cf_budget);
-                let span = debug_span!("stage", stage = CF_STAGE);
+                // Info level so the default filter lets it reach the trace
+                // exporter; spans print nothing on the log by themselves.
+                let span = info_span!("stage", stage = CF_STAGE);
                 let result = tokio::time::timeout(deadline, work).instrument(span).await;
                 // Late (timeout), panicked (join error) or failing (None).
                 let picks = result.ok().and_then(|joined| joined.ok()).flatten();
