@@ -14,6 +14,10 @@ use tracing::{info, warn};
 use hyperrec::api::ServeOptions;
 use hyperrec::config::Config;
 use hyperrec::engine::Engine;
+use hyperrec::eval::command::{self as evaluation, Input};
+use hyperrec::eval::dataset::SplitKind;
+use hyperrec::eval::methods;
+use hyperrec::eval::run::Options;
 use hyperrec::eval::synthetic::{self, SyntheticSpec};
 use hyperrec::export::{self, Format};
 use hyperrec::hypergraph::{Hypergraph, NewEdge};
@@ -46,6 +50,79 @@ enum Command {
     Import(ImportArgs),
     /// Write a data directory's hyperedges as CSV or Parquet.
     Export(ExportArgs),
+    /// Compare the hypergraph recommender with context-blind baselines on
+    /// an interaction log (offline, held-out queries).
+    Evaluate(EvaluateArgs),
+}
+
+#[derive(Args)]
+#[command(group(clap::ArgGroup::new("input").required(true).args(["data", "train"])))]
+struct EvaluateArgs {
+    /// One log to split into train and test (see --split).
+    #[arg(long, conflicts_with_all = ["train", "test"])]
+    data: Option<PathBuf>,
+    /// Training log (with --test).
+    #[arg(long, requires = "test")]
+    train: Option<PathBuf>,
+    /// Test log (with --train).
+    #[arg(long, requires = "train")]
+    test: Option<PathBuf>,
+    /// How --data is split: a seeded `random` share of each customer's
+    /// query groups, or each customer's latest groups (`temporal`).
+    #[arg(long, value_enum, default_value_t = SplitArg::Random)]
+    split: SplitArg,
+    /// Share of each customer's query groups held out for testing (and, of
+    /// the training rows, for validation with --tune).
+    #[arg(long, default_value_t = 0.2)]
+    test_fraction: f64,
+    /// Cut-off of HR, recall, NDCG and coverage.
+    #[arg(long, default_value_t = 10)]
+    k: usize,
+    /// Take each customer's training products out of their rankings.
+    #[arg(long)]
+    exclude_seen: bool,
+    /// Choose the hypergraph recommender's knobs on a validation split of
+    /// the training rows and report it as `hypergraph_cf_tuned`.
+    #[arg(long)]
+    tune: bool,
+    /// Seed of the split, ALS and the bootstrap.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Bootstrap resamples for the 95% intervals.
+    #[arg(long, default_value_t = 1000)]
+    resamples: usize,
+    /// Methods to run, comma-separated (default: all).
+    #[arg(long, value_delimiter = ',')]
+    methods: Vec<String>,
+    /// Product metadata CSV (product or id, category) for diversity.
+    #[arg(long)]
+    products: Option<PathBuf>,
+    /// Server configuration whose [recommend] knobs `hypergraph_cf` uses.
+    #[arg(long, env = "HYPERREC_CONFIG")]
+    config: Option<PathBuf>,
+    /// Write every number as JSON here.
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// Write each query's top 100 per method as TSV here.
+    #[arg(long)]
+    rankings: Option<PathBuf>,
+    #[command(flatten)]
+    mapping: MappingArgs,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum SplitArg {
+    Random,
+    Temporal,
+}
+
+impl From<SplitArg> for SplitKind {
+    fn from(s: SplitArg) -> Self {
+        match s {
+            SplitArg::Random => SplitKind::Random,
+            SplitArg::Temporal => SplitKind::Temporal,
+        }
+    }
 }
 
 #[derive(Args)]
@@ -173,6 +250,7 @@ fn main() -> ExitCode {
         Command::Generate(args) => offline(cli.log_json, || generate(args)),
         Command::Import(args) => offline(cli.log_json, || import(args)),
         Command::Export(args) => offline(cli.log_json, || export(args)),
+        Command::Evaluate(args) => offline(cli.log_json, || evaluate(args)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -477,5 +555,57 @@ fn export(args: ExportArgs) -> anyhow::Result<()> {
     let rows = export::export(&graph.view(), &args.out, format)?;
     store.close()?;
     println!("exported {rows} hyperedges to {}", args.out.display());
+    Ok(())
+}
+
+fn evaluate(args: EvaluateArgs) -> anyhow::Result<()> {
+    if !(args.test_fraction > 0.0 && args.test_fraction < 1.0) {
+        bail!(
+            "--test-fraction must be between 0 and 1, got {}",
+            args.test_fraction
+        );
+    }
+    if args.k == 0 {
+        bail!("--k must be at least 1");
+    }
+    let config = match &args.config {
+        Some(path) => Config::load(path)?,
+        None => Config::default(),
+    };
+    let kind = SplitKind::from(args.split);
+    let input = match (args.data, args.train, args.test) {
+        (Some(data), _, _) => Input::Split {
+            data,
+            kind,
+            test_fraction: args.test_fraction,
+        },
+        (None, Some(train), Some(test)) => Input::Files { train, test },
+        _ => bail!("give --data FILE, or --train FILE and --test FILE"),
+    };
+    let methods = if args.methods.is_empty() {
+        methods::ALL.iter().map(|m| m.to_string()).collect()
+    } else {
+        args.methods
+    };
+    let request = evaluation::Request {
+        input,
+        mapping: args.mapping.into_mapping()?,
+        products: args.products,
+        options: Options {
+            k: args.k,
+            exclude_seen: args.exclude_seen,
+            tune: args.tune.then_some((kind, args.test_fraction)),
+            seed: args.seed,
+            resamples: args.resamples,
+            methods,
+            cf: config.recommend,
+            popularity_half_life_hours: config.graph.popularity_half_life_hours,
+            timed: false,
+            keep_rankings: false,
+        },
+        json: args.json,
+        rankings: args.rankings,
+    };
+    print!("{}", evaluation::evaluate(&request)?);
     Ok(())
 }

@@ -80,6 +80,15 @@ struct Positions {
     context: Vec<(String, usize)>,
 }
 
+/// One good row: its hyperedge and its context cells as written in the file
+/// (trimmed, in the mapping's column order, empty where the cell is), which
+/// offline evaluation uses to name a query the way the file does.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    pub edge: NewEdge,
+    pub context_cells: Vec<String>,
+}
+
 /// Reads every row of `path`, calling `on_row` with the hyperedge or the
 /// row's error, in file order.
 pub fn read_interactions(
@@ -87,6 +96,16 @@ pub fn read_interactions(
     mapping: &ColumnMapping,
     now_ms: i64,
     mut on_row: impl FnMut(Result<NewEdge, RowError>),
+) -> Result<(), TabularError> {
+    read_rows(path, mapping, now_ms, |row| on_row(row.map(|r| r.edge)))
+}
+
+/// [`read_interactions`], keeping each row's raw context cells too.
+pub fn read_rows(
+    path: &Path,
+    mapping: &ColumnMapping,
+    now_ms: i64,
+    mut on_row: impl FnMut(Result<Row, RowError>),
 ) -> Result<(), TabularError> {
     let shown = path.display().to_string();
     let delimiter =
@@ -167,7 +186,7 @@ fn resolve(
     })
 }
 
-fn parse_row(record: &csv::StringRecord, at: &Positions, now_ms: i64) -> Result<NewEdge, String> {
+fn parse_row(record: &csv::StringRecord, at: &Positions, now_ms: i64) -> Result<Row, String> {
     let field = |i: usize| record.get(i).unwrap_or("").trim();
     let number = |name: &str, i: usize| -> Result<f32, String> {
         field(i)
@@ -211,7 +230,12 @@ fn parse_row(record: &csv::StringRecord, at: &Positions, now_ms: i64) -> Result<
         weight,
         metadata: Vec::new(),
     };
-    validate::interaction(&raw, now_ms).map_err(|e| e.to_string())
+    let edge = validate::interaction(&raw, now_ms).map_err(|e| e.to_string())?;
+    let context_cells = at.context.iter().map(|(_, i)| field(*i).to_string());
+    Ok(Row {
+        edge,
+        context_cells: context_cells.collect(),
+    })
 }
 
 /// Parses the timestamp forms a log may use. Bare numbers above 10^11 are

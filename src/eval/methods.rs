@@ -1,0 +1,298 @@
+//! The methods an evaluation compares, behind one trait.
+//!
+//! Every method ranks the whole catalogue of the training log (products are
+//! numbered as the training hypergraph numbers them) and fills whatever it
+//! cannot rank with popular products, so each answers every query with a
+//! full list and metrics compare rankings, not coverage of a fallback.
+//!
+//! `hypergraph_cf` goes through [`Engine::recommend`], the code that serves
+//! Recommend, so what is measured here is what the server answers.
+
+use std::sync::Arc;
+
+use rustc_hash::{FxHashMap, FxHashSet};
+
+use super::als::{Als, AlsParams};
+use super::dataset::EvalQuery;
+use super::knn::ItemKnn;
+use super::matrix::Interactions;
+use crate::candidates::{CfParams, PopularInContext, QueryVertices};
+use crate::context::NormalizedContext;
+use crate::engine::Engine;
+use crate::hypergraph::Hypergraph;
+use crate::validate::Query;
+
+/// Every method, in the order reports list them.
+pub const ALL: [&str; 7] = [
+    "popular",
+    "popular_in_context",
+    "personal_popular",
+    "item_knn",
+    "als",
+    "hypergraph_cf",
+    "hypergraph_cf_tuned",
+];
+
+/// One query as methods see it: the question, the customer's id in the
+/// training graph, and the products that must not be returned.
+pub struct Ask<'a> {
+    pub query: &'a EvalQuery,
+    pub customer: Option<u32>,
+    /// Sorted product ids.
+    pub exclude: &'a [u32],
+}
+
+pub trait Method: Send + Sync {
+    fn name(&self) -> &str;
+
+    /// The best `n` products for the query, best first, none excluded.
+    fn rank(&self, ask: &Ask<'_>, n: usize) -> Vec<u32>;
+}
+
+/// What every method is fitted from: the training hypergraph and its
+/// context-blind matrix.
+pub struct Training {
+    pub graph: Arc<Hypergraph>,
+    pub matrix: Interactions,
+    pub popular: Vec<u32>,
+}
+
+impl Training {
+    pub fn new(graph: Arc<Hypergraph>) -> Self {
+        let matrix = Interactions::from_graph(&graph);
+        let popular = matrix.popular_order();
+        Self {
+            graph,
+            matrix,
+            popular,
+        }
+    }
+
+    /// The server's query for an evaluation query.
+    pub fn server_query(&self, ask: &Ask<'_>, limit: usize) -> Query {
+        let q = ask.query;
+        Query {
+            customer: q.customer.clone(),
+            context: NormalizedContext {
+                values: q.contexts.clone(),
+                tz: None,
+            },
+            intent: Some(q.intent.clone()),
+            limit,
+            at_ms: q.at_ms,
+            bucket: q.bucket,
+            exclude: ask
+                .exclude
+                .iter()
+                .map(|&p| self.graph.product_name(p).to_string())
+                .collect(),
+            explain: false,
+        }
+    }
+}
+
+/// A ranked list under construction: no repeats, no excluded products,
+/// at most `n`, then popular products for what is left.
+struct Ranked<'a> {
+    items: Vec<u32>,
+    seen: FxHashSet<u32>,
+    exclude: &'a [u32],
+    n: usize,
+}
+
+impl<'a> Ranked<'a> {
+    fn new(ask: &Ask<'a>, n: usize) -> Self {
+        Self {
+            items: Vec::with_capacity(n),
+            seen: FxHashSet::default(),
+            exclude: ask.exclude,
+            n,
+        }
+    }
+
+    fn extend(&mut self, products: impl IntoIterator<Item = u32>) {
+        for p in products {
+            if self.items.len() >= self.n {
+                return;
+            }
+            if self.exclude.binary_search(&p).is_err() && self.seen.insert(p) {
+                self.items.push(p);
+            }
+        }
+    }
+
+    fn finish(mut self, popular: &[u32]) -> Vec<u32> {
+        self.extend(popular.iter().copied());
+        self.items
+    }
+}
+
+/// Products by descending score (ties: lower id).
+fn by_score(scores: impl IntoIterator<Item = (u32, f64)>) -> Vec<u32> {
+    let mut all: Vec<(u32, f64)> = scores.into_iter().filter(|s| s.1 > 0.0).collect();
+    all.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    all.into_iter().map(|s| s.0).collect()
+}
+
+/// Most chosen overall.
+pub struct Popular<'t>(pub &'t Training);
+
+impl Method for Popular<'_> {
+    fn name(&self) -> &str {
+        "popular"
+    }
+
+    fn rank(&self, ask: &Ask<'_>, n: usize) -> Vec<u32> {
+        Ranked::new(ask, n).finish(&self.0.popular)
+    }
+}
+
+/// Most chosen with the query's context values, intent and time bucket:
+/// the engine's own source for unknown customers.
+pub struct InContext<'t>(pub &'t Training);
+
+impl Method for InContext<'_> {
+    fn name(&self) -> &str {
+        "popular_in_context"
+    }
+
+    fn rank(&self, ask: &Ask<'_>, n: usize) -> Vec<u32> {
+        let t = self.0;
+        let query = t.server_query(ask, n);
+        let vertices = QueryVertices {
+            customer: None,
+            ..QueryVertices::resolve(&t.graph, &query)
+        };
+        let (picks, _) = PopularInContext.recommend(&t.graph, &vertices, n, ask.exclude);
+        let mut ranked = Ranked::new(ask, n);
+        ranked.extend(picks.iter().map(|c| c.product));
+        ranked.finish(&t.popular)
+    }
+}
+
+/// The customer's own products, most used first.
+pub struct PersonalPopular<'t>(pub &'t Training);
+
+impl Method for PersonalPopular<'_> {
+    fn name(&self) -> &str {
+        "personal_popular"
+    }
+
+    fn rank(&self, ask: &Ask<'_>, n: usize) -> Vec<u32> {
+        let t = self.0;
+        let own = ask.customer.map_or(&[][..], |c| t.matrix.customer_row(c));
+        let mut ranked = Ranked::new(ask, n);
+        ranked.extend(by_score(own.iter().map(|&(p, w)| (p, w as f64))));
+        ranked.finish(&t.popular)
+    }
+}
+
+pub struct KnnMethod<'t> {
+    training: &'t Training,
+    knn: ItemKnn,
+}
+
+impl<'t> KnnMethod<'t> {
+    pub fn fit(training: &'t Training) -> Self {
+        Self {
+            knn: ItemKnn::fit(&training.matrix),
+            training,
+        }
+    }
+
+    pub fn model(&self) -> &ItemKnn {
+        &self.knn
+    }
+}
+
+impl Method for KnnMethod<'_> {
+    fn name(&self) -> &str {
+        "item_knn"
+    }
+
+    fn rank(&self, ask: &Ask<'_>, n: usize) -> Vec<u32> {
+        let t = self.training;
+        let row = ask.customer.map_or(&[][..], |c| t.matrix.customer_row(c));
+        let scores: FxHashMap<u32, f32> = self.knn.scores(row);
+        let mut ranked = Ranked::new(ask, n);
+        ranked.extend(by_score(scores.into_iter().map(|(p, s)| (p, s as f64))));
+        ranked.finish(&t.popular)
+    }
+}
+
+pub struct AlsMethod<'t> {
+    training: &'t Training,
+    als: Als,
+}
+
+impl<'t> AlsMethod<'t> {
+    pub fn fit(training: &'t Training, params: AlsParams) -> Self {
+        Self {
+            als: Als::fit(&training.matrix, params),
+            training,
+        }
+    }
+}
+
+impl Method for AlsMethod<'_> {
+    fn name(&self) -> &str {
+        "als"
+    }
+
+    fn rank(&self, ask: &Ask<'_>, n: usize) -> Vec<u32> {
+        let mut ranked = Ranked::new(ask, n);
+        if let Some(scores) = self.als.scores(ask.customer) {
+            // Factor scores may be negative; order, not sign, matters.
+            let mut order: Vec<u32> = (0..scores.len() as u32).collect();
+            let cmp = |a: &u32, b: &u32| {
+                scores[*b as usize]
+                    .total_cmp(&scores[*a as usize])
+                    .then(a.cmp(b))
+            };
+            let keep = (n + ask.exclude.len()).min(order.len());
+            if keep > 0 && keep < order.len() {
+                order.select_nth_unstable_by(keep - 1, cmp);
+                order.truncate(keep);
+            }
+            order.sort_unstable_by(cmp);
+            ranked.extend(order);
+        }
+        ranked.finish(&self.training.popular)
+    }
+}
+
+/// The engine's recommender with the given knobs.
+pub struct CfMethod<'t> {
+    name: &'static str,
+    training: &'t Training,
+    engine: Engine,
+}
+
+impl<'t> CfMethod<'t> {
+    pub fn new(name: &'static str, training: &'t Training, params: CfParams) -> Self {
+        Self {
+            name,
+            engine: Engine::new(Arc::clone(&training.graph), params),
+            training,
+        }
+    }
+}
+
+impl Method for CfMethod<'_> {
+    fn name(&self) -> &str {
+        self.name
+    }
+
+    fn rank(&self, ask: &Ask<'_>, n: usize) -> Vec<u32> {
+        let t = self.training;
+        let decision = self.engine.recommend(&t.server_query(ask, n));
+        let mut ranked = Ranked::new(ask, n);
+        ranked.extend(
+            decision
+                .items
+                .iter()
+                .filter_map(|item| t.graph.product_id(&item.product_id)),
+        );
+        ranked.finish(&t.popular)
+    }
+}
