@@ -24,7 +24,8 @@
 //! - [`engine`]: the decision pipeline (Recommend under a budget) and the
 //!   ingest path (validate, log, apply).
 //! - [`tabular`], [`export`]: interaction logs in and hyperedges out.
-//! - [`eval`]: the synthetic log with planted effects.
+//! - [`eval`]: offline evaluation against context-blind baselines, and
+//!   the synthetic log with planted effects.
 //! - [`api`]: the gRPC border, the only module that imports tonic.
 //! - [`telemetry`] sets up logging.
 

@@ -52,7 +52,7 @@ enum Command {
     Export(ExportArgs),
     /// Compare the hypergraph recommender with context-blind baselines on
     /// an interaction log (offline, held-out queries).
-    Evaluate(EvaluateArgs),
+    Evaluate(Box<EvaluateArgs>),
 }
 
 #[derive(Args)]
@@ -106,6 +106,10 @@ struct EvaluateArgs {
     /// Write each query's top 100 per method as TSV here.
     #[arg(long)]
     rankings: Option<PathBuf>,
+    /// For a log from `hyperrec generate`: its CUSTOMERS,PRODUCTS,SEED,
+    /// to add `oracle`, the ideal recommender that knows the generator.
+    #[arg(long, value_parser = parse_oracle)]
+    oracle: Option<SyntheticSpec>,
     #[command(flatten)]
     mapping: MappingArgs,
 }
@@ -250,7 +254,7 @@ fn main() -> ExitCode {
         Command::Generate(args) => offline(cli.log_json, || generate(args)),
         Command::Import(args) => offline(cli.log_json, || import(args)),
         Command::Export(args) => offline(cli.log_json, || export(args)),
-        Command::Evaluate(args) => offline(cli.log_json, || evaluate(args)),
+        Command::Evaluate(args) => offline(cli.log_json, || evaluate(*args)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -602,10 +606,28 @@ fn evaluate(args: EvaluateArgs) -> anyhow::Result<()> {
             popularity_half_life_hours: config.graph.popularity_half_life_hours,
             timed: false,
             keep_rankings: false,
+            oracle: args.oracle,
         },
         json: args.json,
         rankings: args.rankings,
     };
     print!("{}", evaluation::evaluate(&request)?);
     Ok(())
+}
+
+fn parse_oracle(text: &str) -> Result<SyntheticSpec, String> {
+    let numbers: Vec<u64> = text
+        .split(',')
+        .map(|n| n.trim().parse::<u64>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| format!("expected CUSTOMERS,PRODUCTS,SEED numbers, got {text:?}"))?;
+    let [customers, products, seed] = numbers[..] else {
+        return Err(format!("expected CUSTOMERS,PRODUCTS,SEED, got {text:?}"));
+    };
+    Ok(SyntheticSpec {
+        customers: customers as usize,
+        products: products as usize,
+        seed,
+        ..SyntheticSpec::demo()
+    })
 }

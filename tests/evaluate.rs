@@ -59,7 +59,8 @@ fn generated(dir: &Path) -> std::path::PathBuf {
 /// The planted effects (context boosts, taste clusters, reorder) are what
 /// the hypergraph keeps and pairwise methods lose; on a temporal hold-out
 /// the engine's recommender must rank the held-out choices better than
-/// item-kNN and ALS, by more than the noise of the bootstrap.
+/// item-kNN and ALS, by more than the noise of the bootstrap, and below
+/// the oracle that knows the generator.
 #[test]
 fn hypergraph_cf_beats_both_pairwise_baselines_on_the_planted_log() {
     let dir = tempfile::tempdir().unwrap();
@@ -83,6 +84,8 @@ fn hypergraph_cf_beats_both_pairwise_baselines_on_the_planted_log() {
         "item_knn,als,hypergraph_cf",
         "--resamples",
         "200",
+        "--oracle",
+        "600,300,42",
         "--json",
         json.to_str().unwrap(),
     ]);
@@ -102,6 +105,9 @@ fn hypergraph_cf_beats_both_pairwise_baselines_on_the_planted_log() {
         );
         assert!(b_high > b, "intervals have width");
     }
+    // The generator's own probabilities are the ceiling nobody reaches.
+    let (oracle, _, _) = ndcg(&report, "oracle");
+    assert!(oracle > cf, "oracle {oracle} vs hypergraph_cf {cf}");
 }
 
 /// Turns the synthetic log into the shape of a public context-aware data

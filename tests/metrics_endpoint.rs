@@ -115,7 +115,10 @@ async fn the_metrics_endpoint_exposes_what_the_alerts_read() {
     let response = get(&metrics, "/metrics");
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
     for series in [
-        "hyperrec_rpc_duration_seconds_count{rpc=\"Recommend\",source=\"hypergraph_cf\",code=\"OK\"} 1",
+        concat!(
+            "hyperrec_rpc_duration_seconds_count",
+            "{rpc=\"Recommend\",source=\"hypergraph_cf\",code=\"OK\"} 1"
+        ),
         "hyperrec_rpc_requests_total{rpc=\"Recommend\",code=\"OK\"} 3",
         "hyperrec_rpc_requests_total{rpc=\"RecordInteraction\",code=\"OK\"} 1",
         "hyperrec_cache_requests_total{result=\"hit\"} 2",

@@ -16,6 +16,7 @@ use super::als::{Als, AlsParams};
 use super::dataset::EvalQuery;
 use super::knn::ItemKnn;
 use super::matrix::Interactions;
+use super::oracle::{Oracle, Situation};
 use crate::candidates::{CfParams, PopularInContext, QueryVertices};
 use crate::context::NormalizedContext;
 use crate::engine::Engine;
@@ -293,6 +294,61 @@ impl Method for CfMethod<'_> {
                 .iter()
                 .filter_map(|item| t.graph.product_id(&item.product_id)),
         );
+        ranked.finish(&t.popular)
+    }
+}
+
+/// The generator's own probabilities (synthetic logs only; see
+/// `oracle.rs`): the ideal against which the others are read.
+pub struct OracleMethod<'t> {
+    training: &'t Training,
+    oracle: Oracle,
+}
+
+impl<'t> OracleMethod<'t> {
+    pub fn new(training: &'t Training, oracle: Oracle) -> Self {
+        Self { training, oracle }
+    }
+}
+
+impl Method for OracleMethod<'_> {
+    fn name(&self) -> &str {
+        "oracle"
+    }
+
+    fn rank(&self, ask: &Ask<'_>, n: usize) -> Vec<u32> {
+        let t = self.training;
+        let q = ask.query;
+        let value = |key: &str| {
+            q.contexts
+                .iter()
+                .find_map(|c| c.strip_prefix(key)?.strip_prefix('='))
+                .unwrap_or("")
+        };
+        let history: Vec<usize> = ask.customer.map_or_else(Vec::new, |c| {
+            t.graph
+                .view()
+                .customer_edges(c)
+                .filter_map(|(_, e)| self.oracle.product_index(t.graph.product_name(e.product)))
+                .collect()
+        });
+        let situation = Situation {
+            customer: &q.customer,
+            device: value("device"),
+            location: value("location"),
+            weather: value("weather"),
+            bucket: q.bucket,
+            intent: &q.intent,
+            history: &history,
+        };
+        let mut ranked = Ranked::new(ask, n);
+        if let Some(probabilities) = self.oracle.probabilities(&situation) {
+            let scored = probabilities.iter().enumerate().filter_map(|(i, &p)| {
+                let id = t.graph.product_id(self.oracle.product_name(i))?;
+                Some((id, p))
+            });
+            ranked.extend(by_score(scored));
+        }
         ranked.finish(&t.popular)
     }
 }

@@ -12,7 +12,8 @@
 //! - [`tune`]: the collaborative filter's knobs, chosen on validation.
 //! - [`run`]: one evaluation end to end; [`report`] writes it out;
 //!   [`command`] is `hyperrec evaluate`.
-//! - [`synthetic`]: the generated log with planted context effects.
+//! - [`synthetic`]: the generated log with planted context effects, and
+//!   [`oracle`], the ideal recommender for it.
 
 pub mod als;
 pub mod command;
@@ -21,6 +22,7 @@ pub mod knn;
 pub mod matrix;
 pub mod methods;
 pub mod metrics;
+pub mod oracle;
 pub mod report;
 pub mod run;
 pub mod synthetic;

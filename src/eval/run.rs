@@ -9,8 +9,10 @@ use serde::Serialize;
 
 use super::als::AlsParams;
 use super::dataset::{self, EvalQuery, LogRow, SplitKind};
-use super::methods::{self, AlsMethod, Ask, CfMethod, KnnMethod, Method, Training};
+use super::methods::{self, AlsMethod, Ask, CfMethod, KnnMethod, Method, OracleMethod, Training};
 use super::metrics::{self, Estimate, QueryScore, Relevant};
+use super::oracle::Oracle;
+use super::synthetic::SyntheticSpec;
 use super::tune::{self, Tuning};
 use crate::candidates::CfParams;
 use crate::hypergraph::{Hypergraph, NewEdge};
@@ -43,6 +45,8 @@ pub struct Options {
     pub timed: bool,
     /// Keep every query's top [`DEPTH`] for a rankings file.
     pub keep_rankings: bool,
+    /// The synthetic log's spec, to add the `oracle` method.
+    pub oracle: Option<SyntheticSpec>,
 }
 
 /// What one method scored.
@@ -207,8 +211,12 @@ pub fn evaluate(
         None => 1.0 - knn.model().similarity(a, b) as f64,
     };
 
+    let mut names = options.methods.clone();
+    if options.oracle.is_some() {
+        names.push("oracle".into());
+    }
     let mut results = Vec::new();
-    for name in &options.methods {
+    for name in &names {
         let started = Instant::now();
         let built: Box<dyn Method + '_>;
         let method: &dyn Method = match name.as_str() {
@@ -299,6 +307,13 @@ fn fit_method<'t>(
             Box::new(CfMethod::new("hypergraph_cf_tuned", training, params))
         }
         "hypergraph_cf" => Box::new(CfMethod::new("hypergraph_cf", training, options.cf.clone())),
+        "oracle" => {
+            let spec = options
+                .oracle
+                .as_ref()
+                .expect("oracle only runs with a spec");
+            Box::new(OracleMethod::new(training, Oracle::new(spec)))
+        }
         other => unreachable!("method {other} is checked against methods::ALL first"),
     }
 }

@@ -134,20 +134,63 @@ pub struct Synthetic {
     pub events: Vec<Event>,
 }
 
-struct Customer {
-    favourite_categories: [usize; 3],
+pub(crate) struct Customer {
+    pub(crate) favourite_categories: [usize; 3],
     device: usize,
-    cluster: usize,
+    pub(crate) cluster: usize,
     activity: f64,
 }
+
+/// What the generator draws before any interaction: the catalogue, the
+/// taste clusters and the customers with their hidden tastes. The same
+/// spec always gives the same world, which is what lets the oracle (see
+/// `oracle.rs`) know what the log's customers really prefer.
+pub(crate) struct World {
+    pub(crate) products: Vec<Product>,
+    /// Product indexes per category, in Zipf rank order.
+    pub(crate) by_category: Vec<Vec<usize>>,
+    /// Each cluster's favourite products.
+    pub(crate) clusters: Vec<Vec<usize>>,
+    pub(crate) customers: Vec<Customer>,
+}
+
+impl World {
+    pub(crate) fn new(spec: &SyntheticSpec, rng: &mut ChaCha8Rng) -> Self {
+        let products = make_products(spec.products.max(CATEGORIES.len()), rng);
+        let by_category = group_by_category(&products);
+        let clusters = make_clusters(&products, rng);
+        let customers = make_customers(spec.customers.max(1), rng);
+        Self {
+            products,
+            by_category,
+            clusters,
+            customers,
+        }
+    }
+
+    /// The world of `spec`, drawn from its seed as [`generate`] draws it.
+    pub(crate) fn of(spec: &SyntheticSpec) -> Self {
+        Self::new(spec, &mut ChaCha8Rng::seed_from_u64(spec.seed))
+    }
+}
+
+/// Chance that a buy reorders a product the customer used in the chosen
+/// category, and that a draw picks a cluster favourite.
+pub(crate) const REORDER_CHANCE: f64 = 0.4;
+pub(crate) const FAVOURITE_CHANCE: f64 = 0.4;
+
+/// Weight of a favourite category in a customer's taste (others weigh 1).
+pub(crate) const FAVOURITE_TASTE: f64 = 5.0;
 
 /// Generates the log described in the module documentation.
 pub fn generate(spec: &SyntheticSpec) -> Synthetic {
     let mut rng = ChaCha8Rng::seed_from_u64(spec.seed);
-    let products = make_products(spec.products.max(CATEGORIES.len()), &mut rng);
-    let by_category = group_by_category(&products);
-    let clusters = make_clusters(&products, &mut rng);
-    let customers = make_customers(spec.customers.max(1), &mut rng);
+    let World {
+        products,
+        by_category,
+        clusters,
+        customers,
+    } = World::new(spec, &mut rng);
     let customer_picker = Cdf::new(customers.iter().map(|c| c.activity));
     let zipf: Vec<Cdf> = by_category
         .iter()
@@ -178,7 +221,7 @@ pub fn generate(spec: &SyntheticSpec) -> Synthetic {
         let boosts = context_boosts(DEVICES[device], location, weather, bucket);
         let category = Cdf::new((0..CATEGORIES.len()).map(|c| {
             let taste = if customer.favourite_categories.contains(&c) {
-                5.0
+                FAVOURITE_TASTE
             } else {
                 1.0
             };
@@ -266,13 +309,13 @@ fn draw_product(
     rng: &mut ChaCha8Rng,
 ) -> usize {
     let same_category = |&&p: &&usize| products[p].category == CATEGORIES[category];
-    if intent == "buy" && rng.random::<f64>() < 0.4 {
+    if intent == "buy" && rng.random::<f64>() < REORDER_CHANCE {
         let used: Vec<&usize> = history.iter().filter(same_category).collect();
         if !used.is_empty() {
             return *used[rng.random_range(0..used.len())];
         }
     }
-    if rng.random::<f64>() < 0.4 {
+    if rng.random::<f64>() < FAVOURITE_CHANCE {
         let favourites: Vec<&usize> = cluster.iter().filter(same_category).collect();
         if !favourites.is_empty() {
             return *favourites[rng.random_range(0..favourites.len())];
