@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::cache::CacheConfig;
 use crate::candidates::CfParams;
+use crate::models::ModelsConfig;
 use crate::resilience::breaker::BreakerConfig;
 use crate::resilience::faults::FaultConfig;
 use crate::storage::StorageOptions;
@@ -31,6 +32,8 @@ pub struct Config {
     pub telemetry: TelemetryConfig,
     /// Deliberate slowness or failure, for fault tests only.
     pub faults: FaultConfig,
+    /// The HGNN encoder, HNSW index and learned ranker.
+    pub models: ModelsConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -43,6 +46,9 @@ pub struct ServingConfig {
     pub budget_ms: u64,
     /// Longest the collaborative filter may take within that budget.
     pub cf_budget_ms: u64,
+    /// Longest the model stage (encoder, HNSW, features, ranker) may take
+    /// within what is left.
+    pub model_budget_ms: u64,
 }
 
 impl Default for ServingConfig {
@@ -51,6 +57,7 @@ impl Default for ServingConfig {
             max_concurrent: 256,
             budget_ms: 50,
             cf_budget_ms: 30,
+            model_budget_ms: 15,
         }
     }
 }

@@ -6,12 +6,15 @@
 //! when no facet of the query is known), drops excluded products, and
 //! reports which source served. The core never sees gRPC types.
 //!
+//! With a model version loaded (see `models`), the model stage then ranks
+//! candidates from every source with the learned ranker (`hgnn+ranker`).
+//!
 //! Served calls ([`Engine::recommend_within`]) also run under a budget: the
-//! response cache answers first; the collaborative filter runs behind its
-//! circuit breaker with a deadline cut from the budget, and when it is
-//! open, late or failing the answer comes from the next source in the
-//! chain (`hypergraph_cf` -> `popular_in_context` -> `popular`), marked
-//! `degraded`.
+//! response cache answers first; the collaborative filter and the model
+//! stage each run behind their own circuit breaker with a deadline cut from
+//! the budget, and when a stage is open, late or failing the answer comes
+//! from the next source in the chain (`hgnn+ranker` -> `hypergraph_cf` ->
+//! `popular_in_context` -> `popular`), marked `degraded`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,6 +30,9 @@ use crate::explain;
 use crate::hypergraph::{GraphError, Hypergraph, NewEdge};
 use crate::idempotency::RecentEvents;
 use crate::metrics::{Metrics, ResultLabel, SourceLabel, StageLabel};
+use crate::models::{LoadedModel, Registry};
+use crate::ranking::features::FeatureParams;
+use crate::ranking::stage;
 use crate::resilience::breaker::{Breaker, BreakerConfig};
 use crate::resilience::budget::Budget;
 use crate::resilience::faults::Faults;
@@ -75,6 +81,31 @@ pub struct Decision {
     pub bucket: TimeBucket,
 }
 
+/// What a ranking stage produced and who produced it.
+struct Served {
+    picks: Vec<Candidate>,
+    source: Source,
+    model_version: Option<String>,
+}
+
+impl Served {
+    fn cf(picks: Vec<Candidate>) -> Self {
+        Self {
+            picks,
+            source: Source::HypergraphCf,
+            model_version: None,
+        }
+    }
+
+    fn model(picks: Vec<Candidate>, model: &LoadedModel) -> Self {
+        Self {
+            picks,
+            source: Source::HgnnRanker,
+            model_version: Some(model.version.clone()),
+        }
+    }
+}
+
 /// The outcome of recording one interaction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Recorded {
@@ -104,6 +135,8 @@ pub struct DeadlineExceeded;
 
 /// The stage name of the collaborative filter, for breakers and metrics.
 const CF_STAGE: &str = "hypergraph_cf";
+/// The stage name of the model stage.
+const MODEL_STAGE: &str = "hgnn+ranker";
 
 pub struct Engine {
     graph: Arc<Hypergraph>,
@@ -111,9 +144,13 @@ pub struct Engine {
     popular: PopularInContext,
     cache: Option<ResponseCache>,
     cf_breaker: Breaker,
+    /// The model versions; empty when none is configured.
+    models: Arc<Registry>,
+    model_breaker: Breaker,
     faults: Faults,
     budget: Duration,
     cf_budget: Duration,
+    model_budget: Duration,
     metrics: Arc<Metrics>,
     /// The ingest lock. Held across the idempotency check, the log append
     /// and the apply, so log order is sequence order and two deliveries of
@@ -157,10 +194,13 @@ impl Engine {
             cf: Arc::new(HypergraphCf::new(config.recommend.clone())),
             popular: PopularInContext,
             cache: ResponseCache::new(&config.cache),
-            cf_breaker: Breaker::new(CF_STAGE, breaker_config),
+            cf_breaker: Breaker::new(CF_STAGE, breaker_config.clone()),
+            models: Arc::new(Registry::new(config.models.clone())),
+            model_breaker: Breaker::new(MODEL_STAGE, breaker_config),
             faults: Faults::new(&config.faults),
             budget: Duration::from_millis(config.serving.budget_ms),
             cf_budget: Duration::from_millis(config.serving.cf_budget_ms),
+            model_budget: Duration::from_millis(config.serving.model_budget_ms),
             metrics: Arc::new(Metrics::new()),
             recent: Mutex::new(RecentEvents::new(config.server.idempotency_window)),
             store: None,
@@ -194,6 +234,11 @@ impl Engine {
 
     pub fn graph(&self) -> &Arc<Hypergraph> {
         &self.graph
+    }
+
+    /// The model registry: load, swap and report model versions.
+    pub fn models(&self) -> &Arc<Registry> {
+        &self.models
     }
 
     /// Logs and applies one interaction, unless `event_id` was recorded
@@ -287,7 +332,35 @@ impl Engine {
     pub fn recommend(&self, query: &Query) -> Decision {
         let vertices = QueryVertices::resolve(&self.graph, query);
         let picks = self.cf.recommend(&self.graph.view(), &vertices);
-        self.assemble(query, &vertices, picks, false)
+        if let Some(model) = self.models.current().filter(|m| m.ranker.is_some()) {
+            if let Ok(ranked) = self.model_rank(&model, &vertices, &picks) {
+                let served = Served::model(ranked, &model);
+                return self.assemble(query, &vertices, served, false);
+            }
+        }
+        self.assemble(query, &vertices, Served::cf(picks), false)
+    }
+
+    /// The model stage, synchronously: rank every source's candidates.
+    fn model_rank(
+        &self,
+        model: &LoadedModel,
+        vertices: &QueryVertices,
+        cf_picks: &[Candidate],
+    ) -> Result<Vec<Candidate>, String> {
+        let params = self.cf.params();
+        let features = FeatureParams {
+            half_life_hours: params.half_life_hours,
+            lift_prior: params.lift_prior,
+        };
+        stage::rank(
+            &self.graph,
+            model,
+            vertices,
+            cf_picks,
+            self.models.config(),
+            features,
+        )
     }
 
     /// Answers a served call within `budget` (see the module docs).
@@ -306,12 +379,17 @@ impl Engine {
             return Ok(hit);
         }
         let vertices = QueryVertices::resolve(&self.graph, query);
-        let (picks, degraded) = match vertices.customer {
+        let (picks, cf_degraded) = match vertices.customer {
             Some(_) => self.cf_stage(&vertices, &budget).await,
             None => (Vec::new(), false),
         };
+        let (served, model_degraded) = match self.models.current().filter(|m| m.ranker.is_some()) {
+            Some(model) => self.model_stage(model, &vertices, picks, &budget).await,
+            None => (Served::cf(picks), false),
+        };
+        let degraded = cf_degraded || model_degraded;
 
-        let decision = Arc::new(self.assemble(query, &vertices, picks, degraded));
+        let decision = Arc::new(self.assemble(query, &vertices, served, degraded));
         self.metrics
             .recommend_items
             .observe(decision.items.len() as f64);
@@ -371,15 +449,73 @@ impl Engine {
                 picks
             }
         };
-        let state = self.cf_breaker.state().gauge();
-        self.metrics
-            .breaker_state
-            .get_or_create(&StageLabel { stage: CF_STAGE })
-            .set(state);
+        self.report_breaker(CF_STAGE, &self.cf_breaker);
         match outcome {
             Some(picks) => (picks, false),
             None => (Vec::new(), true),
         }
+    }
+
+    /// Runs the model stage behind its breaker, off the async workers,
+    /// within its deadline. Falls back to the filter's picks (marked
+    /// degraded) when it is skipped, late or failing.
+    async fn model_stage(
+        &self,
+        model: Arc<LoadedModel>,
+        vertices: &QueryVertices,
+        cf_picks: Vec<Candidate>,
+        budget: &Budget,
+    ) -> (Served, bool) {
+        let Some(permit) = self.model_breaker.allow() else {
+            self.report_breaker(MODEL_STAGE, &self.model_breaker);
+            return (Served::cf(cf_picks), true);
+        };
+        let started = std::time::Instant::now();
+        let (graph, models) = (Arc::clone(&self.graph), Arc::clone(&self.models));
+        let params = self.cf.params().clone();
+        let (delay, fail) = (self.faults.model_delay(), self.faults.model_fail());
+        let (query, picks, used) = (vertices.clone(), cf_picks.clone(), Arc::clone(&model));
+        let work = tokio::task::spawn_blocking(move || {
+            if !delay.is_zero() {
+                std::thread::sleep(delay);
+            }
+            if fail {
+                return Err("fault injection: model stage failing".to_string());
+            }
+            let features = FeatureParams {
+                half_life_hours: params.half_life_hours,
+                lift_prior: params.lift_prior,
+            };
+            stage::rank(&graph, &used, &query, &picks, models.config(), features)
+        });
+        let span = info_span!("stage", stage = MODEL_STAGE);
+        let deadline = budget.stage(self.model_budget);
+        let result = tokio::time::timeout(deadline, work).instrument(span).await;
+        let ranked = match result {
+            Ok(Ok(Ok(ranked))) => Some(ranked),
+            Ok(Ok(Err(message))) => {
+                tracing::debug!(%message, "model stage failed");
+                None
+            }
+            _ => None,
+        };
+        self.model_breaker.record(permit, ranked.is_some());
+        self.report_breaker(MODEL_STAGE, &self.model_breaker);
+        match ranked {
+            Some(ranked) => {
+                self.models
+                    .record_inference(started.elapsed().as_micros() as u64);
+                (Served::model(ranked, &model), false)
+            }
+            None => (Served::cf(cf_picks), true),
+        }
+    }
+
+    fn report_breaker(&self, stage: &'static str, breaker: &Breaker) {
+        self.metrics
+            .breaker_state
+            .get_or_create(&StageLabel { stage })
+            .set(breaker.state().gauge());
     }
 
     /// Drops excluded products, fills empty places from popularity and
@@ -388,9 +524,14 @@ impl Engine {
         &self,
         query: &Query,
         vertices: &QueryVertices,
-        mut picks: Vec<Candidate>,
+        served: Served,
         degraded: bool,
     ) -> Decision {
+        let Served {
+            mut picks,
+            source: picks_source,
+            model_version,
+        } = served;
         let graph = &*self.graph;
         let mut excluded: Vec<u32> = query
             .exclude
@@ -401,7 +542,7 @@ impl Engine {
 
         picks.retain(|c| excluded.binary_search(&c.product).is_err());
         picks.truncate(query.limit);
-        let mut source = Source::HypergraphCf;
+        let mut source = picks_source;
         let mut in_context = false;
 
         if picks.len() < query.limit {
@@ -433,7 +574,11 @@ impl Engine {
             items,
             source,
             degraded,
-            model_version: None,
+            model_version: if source == Source::HgnnRanker {
+                model_version
+            } else {
+                None
+            },
             bucket: query.bucket,
         }
     }

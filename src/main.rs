@@ -21,6 +21,7 @@ use hyperrec::eval::run::Options;
 use hyperrec::eval::synthetic::{self, SyntheticSpec};
 use hyperrec::export::{self, Format};
 use hyperrec::hypergraph::{Hypergraph, NewEdge};
+use hyperrec::ranking::training;
 use hyperrec::storage::{StorageOptions, Store};
 use hyperrec::tabular::{self, ColumnMapping};
 use hyperrec::{api, metrics, telemetry, validate};
@@ -53,6 +54,36 @@ enum Command {
     /// Compare the hypergraph recommender with context-blind baselines on
     /// an interaction log (offline, held-out queries).
     Evaluate(Box<EvaluateArgs>),
+    /// Write the learned ranker's training rows: ranking features of
+    /// candidates for the newest queries of a log, computed by the server.
+    Features(FeaturesArgs),
+}
+
+#[derive(Args)]
+struct FeaturesArgs {
+    /// Interaction log (for instance `hyperrec export` output).
+    #[arg(long)]
+    data: PathBuf,
+    /// Model version directory (or root) whose embeddings the features use.
+    #[arg(long)]
+    models: PathBuf,
+    /// Output CSV.
+    #[arg(long)]
+    out: PathBuf,
+    /// Newest share of rows by time used as queries; the rest is the graph.
+    /// Use the share the HGNN training held out.
+    #[arg(long, default_value_t = 0.05)]
+    holdout: f64,
+    /// Most queries written.
+    #[arg(long, default_value_t = 4000)]
+    queries: usize,
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Server configuration ([recommend] knobs, [models] settings).
+    #[arg(long, env = "HYPERREC_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(flatten)]
+    mapping: MappingArgs,
 }
 
 #[derive(Args)]
@@ -68,7 +99,8 @@ struct EvaluateArgs {
     #[arg(long, requires = "train")]
     test: Option<PathBuf>,
     /// How --data is split: a seeded `random` share of each customer's
-    /// query groups, or each customer's latest groups (`temporal`).
+    /// query groups, each customer's latest groups (`temporal`), or the
+    /// newest rows of the whole log (`time`, what model training holds out).
     #[arg(long, value_enum, default_value_t = SplitArg::Random)]
     split: SplitArg,
     /// Share of each customer's query groups held out for testing (and, of
@@ -106,6 +138,10 @@ struct EvaluateArgs {
     /// Write each query's top 100 per method as TSV here.
     #[arg(long)]
     rankings: Option<PathBuf>,
+    /// A model version (or root): adds `hgnn` (HNSW retrieval alone) and
+    /// `hgnn+ranker` (the full served pipeline).
+    #[arg(long)]
+    models: Option<PathBuf>,
     /// For a log from `hyperrec generate`: its CUSTOMERS,PRODUCTS,SEED,
     /// to add `oracle`, the ideal recommender that knows the generator.
     #[arg(long, value_parser = parse_oracle)]
@@ -118,6 +154,7 @@ struct EvaluateArgs {
 enum SplitArg {
     Random,
     Temporal,
+    Time,
 }
 
 impl From<SplitArg> for SplitKind {
@@ -125,6 +162,7 @@ impl From<SplitArg> for SplitKind {
         match s {
             SplitArg::Random => SplitKind::Random,
             SplitArg::Temporal => SplitKind::Temporal,
+            SplitArg::Time => SplitKind::Time,
         }
     }
 }
@@ -159,6 +197,10 @@ struct ServeArgs {
     /// Address of the Prometheus `/metrics` endpoint; overrides the file.
     #[arg(long, env = "HYPERREC_METRICS_LISTEN")]
     metrics_listen: Option<std::net::SocketAddr>,
+    /// Model version directory, or a root whose newest version serves
+    /// (watched for newer ones); overrides `models.dir`.
+    #[arg(long, env = "HYPERREC_MODELS")]
+    models: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -255,6 +297,7 @@ fn main() -> ExitCode {
         Command::Import(args) => offline(cli.log_json, || import(args)),
         Command::Export(args) => offline(cli.log_json, || export(args)),
         Command::Evaluate(args) => offline(cli.log_json, || evaluate(*args)),
+        Command::Features(args) => offline(cli.log_json, || features(args)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -285,6 +328,9 @@ fn serve(args: ServeArgs, log_json: bool) -> anyhow::Result<()> {
     if args.metrics_listen.is_some() {
         config.telemetry.metrics_listen = args.metrics_listen;
     }
+    if args.models.is_some() {
+        config.models.dir = args.models;
+    }
 
     // The OTLP exporter's channel lives on the runtime, so logging is set
     // up inside it, before anything logs.
@@ -303,6 +349,14 @@ fn serve(args: ServeArgs, log_json: bool) -> anyhow::Result<()> {
             ..SyntheticSpec::demo()
         };
         load_demo(&engine, &spec)?;
+    }
+    // A configured model that cannot serve stops the start: serving
+    // without it would hide the problem behind the fallback chain.
+    if let Some(dir) = &config.models.dir {
+        engine
+            .models()
+            .load(dir)
+            .with_context(|| format!("loading models from {}", dir.display()))?;
     }
 
     runtime.block_on(async move {
@@ -324,6 +378,13 @@ fn serve(args: ServeArgs, log_json: bool) -> anyhow::Result<()> {
             }
             None => None,
         };
+        let watcher = config.models.dir.clone().map(|root| {
+            tokio::spawn(watch_models(
+                Arc::clone(&engine),
+                root,
+                config.models.watch_secs,
+            ))
+        });
         let snapshots = tokio::spawn(snapshot_periodically(
             Arc::clone(&engine),
             config.storage.snapshot_interval_secs,
@@ -356,6 +417,9 @@ fn serve(args: ServeArgs, log_json: bool) -> anyhow::Result<()> {
             }
         }
         snapshots.abort();
+        if let Some(watcher) = watcher {
+            watcher.abort();
+        }
         if let Some(metrics) = metrics {
             match metrics.await {
                 Ok(Ok(())) => {}
@@ -424,6 +488,26 @@ async fn snapshot_periodically(engine: Arc<Engine>, interval_secs: u64) {
             Err(err) => warn!(%err, "snapshot task failed"),
         }
         last = now;
+    }
+}
+
+/// Swaps in a newer model version when one appears under `root`.
+async fn watch_models(engine: Arc<Engine>, root: PathBuf, interval_secs: u64) {
+    if interval_secs == 0 {
+        return;
+    }
+    let mut ticks = tokio::time::interval(std::time::Duration::from_secs(interval_secs));
+    ticks.tick().await;
+    loop {
+        ticks.tick().await;
+        let (registry, root) = (Arc::clone(engine.models()), root.clone());
+        match tokio::task::spawn_blocking(move || registry.refresh(&root)).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(err)) => {
+                warn!(%err, "newer model version refused; the current one keeps serving")
+            }
+            Err(err) => warn!(%err, "model watch task failed"),
+        }
     }
 }
 
@@ -602,11 +686,12 @@ fn evaluate(args: EvaluateArgs) -> anyhow::Result<()> {
             seed: args.seed,
             resamples: args.resamples,
             methods,
-            cf: config.recommend,
+            cf: config.recommend.clone(),
             popularity_half_life_hours: config.graph.popularity_half_life_hours,
             timed: false,
             keep_rankings: false,
             oracle: args.oracle,
+            models: args.models.map(|dir| (dir, config.models.clone())),
         },
         json: args.json,
         rankings: args.rankings,
@@ -630,4 +715,44 @@ fn parse_oracle(text: &str) -> Result<SyntheticSpec, String> {
         seed,
         ..SyntheticSpec::demo()
     })
+}
+
+fn features(args: FeaturesArgs) -> anyhow::Result<()> {
+    if !(args.holdout > 0.0 && args.holdout < 1.0) {
+        bail!("--holdout must be between 0 and 1, got {}", args.holdout);
+    }
+    let config = match &args.config {
+        Some(path) => Config::load(path)?,
+        None => Config::default(),
+    };
+    let mapping = args.mapping.into_mapping()?;
+    let log = hyperrec::eval::dataset::read_log(&args.data, &mapping)?;
+    if log.skipped > 0 {
+        eprintln!("skipped {} bad rows", log.skipped);
+    }
+    let (train, test) = hyperrec::eval::dataset::newest_by_time(log.rows, args.holdout);
+    let registry = hyperrec::models::Registry::new(config.models.clone());
+    let model = registry
+        .load(&args.models)
+        .with_context(|| format!("loading models from {}", args.models.display()))?;
+    let written = training::write_rows(
+        &train,
+        &test,
+        &model,
+        &config.models,
+        &config.recommend,
+        config.graph.popularity_half_life_hours,
+        args.queries,
+        args.seed,
+        &args.out,
+    )
+    .with_context(|| format!("writing {}", args.out.display()))?;
+    println!(
+        "wrote {} rows ({} positive) for {} queries to {}",
+        written.rows,
+        written.positives,
+        written.queries,
+        args.out.display()
+    );
+    Ok(())
 }

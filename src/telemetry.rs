@@ -36,7 +36,10 @@ pub struct TelemetryError {
 /// Installs the global subscriber; call once. With `otlp_endpoint`, call
 /// inside a Tokio runtime: the exporter's gRPC channel runs on it.
 pub fn init(json: bool, otlp_endpoint: Option<&str>) -> Result<Telemetry, TelemetryError> {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    // hnsw_rs logs every index build and drop at info level: lifecycle
+    // noise of a dependency, kept to warnings unless RUST_LOG asks.
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,hnsw_rs=warn"));
     let ansi = std::io::stderr().is_terminal();
     let fmt = tracing_subscriber::fmt::layer()
         .with_ansi(ansi)

@@ -14,6 +14,7 @@ mod lift;
 mod popular;
 
 pub use cf::{CfParams, HypergraphCf};
+pub use lift::apply as apply_lift;
 pub use popular::PopularInContext;
 
 use crate::context::TimeBucket;

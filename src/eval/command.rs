@@ -48,6 +48,8 @@ pub enum EvalError {
     UnknownMethod { name: String, known: String },
     #[error("cannot read product metadata {path}: {message}")]
     Products { path: String, message: String },
+    #[error(transparent)]
+    Models(#[from] crate::models::ModelError),
     #[error("cannot write {path}: {source}")]
     Write {
         path: String,
@@ -102,7 +104,7 @@ pub fn evaluate(request: &Request) -> Result<String, EvalError> {
         keep_rankings: request.rankings.is_some(),
         ..request.options.clone()
     };
-    let result = run::evaluate(train, queries, categories.as_ref(), &options);
+    let result = run::evaluate(train, queries, categories.as_ref(), &options)?;
     eprintln!("evaluated in {:.1}s", started.elapsed().as_secs_f64());
 
     let written = |path: &Path, r: std::io::Result<()>| {

@@ -54,6 +54,10 @@ pub enum SplitKind {
     Random,
     /// Each customer's latest query groups (by time, else by file order).
     Temporal,
+    /// The newest share of all rows by time (else by file order), whatever
+    /// the customer: the part model training holds out, so learned models
+    /// are scored on rows they never saw.
+    Time,
 }
 
 /// One test query: what is asked, and what the customer really chose.
@@ -153,6 +157,9 @@ pub fn split(
     fraction: f64,
     seed: u64,
 ) -> (Vec<LogRow>, Vec<LogRow>) {
+    if kind == SplitKind::Time {
+        return newest_by_time(rows, fraction);
+    }
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut is_test = vec![false; rows.len()];
     for mut groups in groups_by_customer(&rows) {
@@ -162,7 +169,7 @@ pub fn split(
         }
         match kind {
             SplitKind::Random => groups.shuffle(&mut rng),
-            SplitKind::Temporal => {
+            SplitKind::Temporal | SplitKind::Time => {
                 groups.sort_by_key(|g| g.iter().map(|&i| (rows[i].edge.at_ms, rows[i].order)).max())
             }
         }
@@ -181,6 +188,14 @@ pub fn split(
         }
     }
     (train, test)
+}
+
+/// Splits off the newest `fraction` of rows by time (then file order).
+pub fn newest_by_time(mut rows: Vec<LogRow>, fraction: f64) -> (Vec<LogRow>, Vec<LogRow>) {
+    rows.sort_by_key(|r| (r.edge.at_ms, r.order));
+    let held = ((rows.len() as f64 * fraction).round() as usize).min(rows.len());
+    let test = rows.split_off(rows.len() - held);
+    (rows, test)
 }
 
 /// Groups test rows into queries, in order of first appearance.
@@ -300,6 +315,14 @@ mod tests {
         // b's times run backwards: gym and home are its latest.
         assert_eq!(b.len(), 2);
         assert!(b.contains(&"gym".to_string()) && b.contains(&"home".to_string()));
+    }
+
+    #[test]
+    fn the_time_split_holds_out_the_newest_rows_of_everyone() {
+        let (train, test) = split(log(), SplitKind::Time, 0.25, 7);
+        assert_eq!(test.len(), 3);
+        let oldest_test = test.iter().map(|r| r.edge.at_ms).min().unwrap();
+        assert!(train.iter().all(|r| r.edge.at_ms <= oldest_test));
     }
 
     #[test]

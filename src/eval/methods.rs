@@ -18,9 +18,12 @@ use super::knn::ItemKnn;
 use super::matrix::Interactions;
 use super::oracle::{Oracle, Situation};
 use crate::candidates::{CfParams, PopularInContext, QueryVertices};
+use crate::config::Config;
 use crate::context::NormalizedContext;
 use crate::engine::Engine;
 use crate::hypergraph::Hypergraph;
+use crate::models::{LoadedModel, ModelsConfig};
+use crate::ranking::stage;
 use crate::validate::Query;
 
 /// Every method, in the order reports list them.
@@ -348,6 +351,73 @@ impl Method for OracleMethod<'_> {
                 Some((id, p))
             });
             ranked.extend(by_score(scored));
+        }
+        ranked.finish(&t.popular)
+    }
+}
+
+/// The learned models: `hgnn` ranks by HNSW similarity to the query
+/// embedding alone; `hgnn+ranker` is the full served pipeline
+/// ([`Engine::recommend`] with the model version serving).
+pub struct ModelMethod<'t> {
+    name: &'static str,
+    training: &'t Training,
+    engine: Engine,
+    model: Arc<LoadedModel>,
+}
+
+impl<'t> ModelMethod<'t> {
+    pub fn new(
+        name: &str,
+        training: &'t Training,
+        params: CfParams,
+        model: Arc<LoadedModel>,
+        models: &ModelsConfig,
+    ) -> Self {
+        let config = Config {
+            recommend: params,
+            models: models.clone(),
+            ..Config::default()
+        };
+        let engine = Engine::from_config(Arc::clone(&training.graph), &config);
+        engine.models().serve(Arc::clone(&model));
+        Self {
+            name: if name == "hgnn" {
+                "hgnn"
+            } else {
+                "hgnn+ranker"
+            },
+            training,
+            engine,
+            model,
+        }
+    }
+}
+
+impl Method for ModelMethod<'_> {
+    fn name(&self) -> &str {
+        self.name
+    }
+
+    fn rank(&self, ask: &Ask<'_>, n: usize) -> Vec<u32> {
+        let t = self.training;
+        let query = t.server_query(ask, n);
+        let mut ranked = Ranked::new(ask, n);
+        if self.name == "hgnn" {
+            let vertices = QueryVertices::resolve(&t.graph, &query);
+            if let Ok(embedding) = stage::embed(&t.graph, &self.model, &vertices) {
+                let k = n + ask.exclude.len();
+                let hits = stage::retrieve(&t.graph, &self.model, &embedding, k, k.max(64));
+                ranked.extend(hits.into_iter().map(|h| h.0));
+            }
+        } else {
+            let decision = self.engine.recommend(&query);
+            ranked.extend(
+                decision
+                    .items
+                    .iter()
+                    .filter_map(|item| t.graph.product_id(&item.product_id)),
+            );
         }
         ranked.finish(&t.popular)
     }

@@ -1,6 +1,7 @@
 //! One evaluation: fit every method on the training rows, rank the whole
 //! catalogue for every test query, score, and bootstrap.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -9,13 +10,16 @@ use serde::Serialize;
 
 use super::als::AlsParams;
 use super::dataset::{self, EvalQuery, LogRow, SplitKind};
-use super::methods::{self, AlsMethod, Ask, CfMethod, KnnMethod, Method, OracleMethod, Training};
+use super::methods::{
+    self, AlsMethod, Ask, CfMethod, KnnMethod, Method, ModelMethod, OracleMethod, Training,
+};
 use super::metrics::{self, Estimate, QueryScore, Relevant};
 use super::oracle::Oracle;
 use super::synthetic::SyntheticSpec;
 use super::tune::{self, Tuning};
 use crate::candidates::CfParams;
 use crate::hypergraph::{Hypergraph, NewEdge};
+use crate::models::{LoadedModel, ModelError, ModelsConfig, Registry};
 
 /// How deep every ranking goes: rankings files hold the top 100, and MRR
 /// reads that far.
@@ -47,6 +51,9 @@ pub struct Options {
     pub keep_rankings: bool,
     /// The synthetic log's spec, to add the `oracle` method.
     pub oracle: Option<SyntheticSpec>,
+    /// A model version (or root) and its settings, to add `hgnn` and
+    /// `hgnn+ranker`.
+    pub models: Option<(PathBuf, ModelsConfig)>,
 }
 
 /// What one method scored.
@@ -184,7 +191,12 @@ pub fn evaluate(
     queries: Vec<EvalQuery>,
     categories: Option<&FxHashMap<String, String>>,
     options: &Options,
-) -> Report {
+) -> Result<Report, ModelError> {
+    // Loaded first: a version that cannot serve fails the run at once.
+    let model = match &options.models {
+        Some((dir, config)) => Some(Registry::new(config.clone()).load(dir)?),
+        None => None,
+    };
     let tuning = options
         .tune
         .map(|(kind, fraction)| tune_on_validation(&train, kind, fraction, options));
@@ -212,6 +224,9 @@ pub fn evaluate(
     };
 
     let mut names = options.methods.clone();
+    if options.models.is_some() {
+        names.extend(["hgnn".into(), "hgnn+ranker".into()]);
+    }
     if options.oracle.is_some() {
         names.push("oracle".into());
     }
@@ -224,7 +239,8 @@ pub fn evaluate(
             "item_knn" => &knn,
             "hypergraph_cf_tuned" if tuning.is_none() => continue,
             other => {
-                built = fit_method(other, &training, tuning.as_ref(), options);
+                let loaded = model.as_ref().zip(options.models.as_ref().map(|m| &m.1));
+                built = fit_method(other, &training, tuning.as_ref(), loaded, options);
                 built.as_ref()
             }
         };
@@ -267,7 +283,7 @@ pub fn evaluate(
     let mut customers: Vec<&str> = queries.iter().map(|q| q.customer.as_str()).collect();
     customers.sort_unstable();
     customers.dedup();
-    Report {
+    Ok(Report {
         k: options.k,
         train_rows: train.len(),
         queries: queries.len(),
@@ -281,7 +297,7 @@ pub fn evaluate(
             .map(|p| graph.product_name(p).to_string())
             .collect(),
         queries_asked: queries,
-    }
+    })
 }
 
 /// Fits the method called `name` (any of [`methods::ALL`] but item-kNN).
@@ -289,6 +305,7 @@ fn fit_method<'t>(
     name: &str,
     training: &'t Training,
     tuning: Option<&Tuning>,
+    model: Option<(&Arc<LoadedModel>, &ModelsConfig)>,
     options: &Options,
 ) -> Box<dyn Method + 't> {
     match name {
@@ -307,6 +324,17 @@ fn fit_method<'t>(
             Box::new(CfMethod::new("hypergraph_cf_tuned", training, params))
         }
         "hypergraph_cf" => Box::new(CfMethod::new("hypergraph_cf", training, options.cf.clone())),
+        "hgnn" | "hgnn+ranker" => {
+            let (model, config) = model.expect("model methods run with a loaded model");
+            let params = tuning.map_or_else(|| options.cf.clone(), |t| t.params.clone());
+            Box::new(ModelMethod::new(
+                name,
+                training,
+                params,
+                Arc::clone(model),
+                config,
+            ))
+        }
         "oracle" => {
             let spec = options
                 .oracle
