@@ -2,7 +2,8 @@
 """Load-test a real hyperrec server with k6 and print what SREs ask first.
 
 Starts `hyperrec serve` on generated demo data (1M hyperedges by default)
-on loopback, runs the open-loop mix in k6/mix.js (90% Recommend, 10%
+with the demo models (the full pipeline: HGNN encoder, HNSW, ranker) on
+loopback, runs the open-loop mix in k6/mix.js (90% Recommend, 10%
 RecordInteraction) at each rate for a fixed time, and prints one row per
 rate: p50, p95, p99, max of Recommend, errors, the source mix and the cache
 hit rate read from the server's own /metrics. Everything is saved as JSON.
@@ -44,6 +45,8 @@ def parse_args():
     p.add_argument("--customers", type=int, default=10_000)
     p.add_argument("--products", type=int, default=2_000)
     p.add_argument("--cache", action="store_true", help="leave the response cache on")
+    p.add_argument("--models", default=str(ROOT / "models/demo"),
+                   help="model version root served (the full pipeline); empty for none")
     p.add_argument("--config", help="extra TOML appended to the server's config")
     p.add_argument("--out", default=str(HERE / "results/latest.json"))
     return p.parse_args()
@@ -66,9 +69,13 @@ class Server:
             "--config", str(config),
             "--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0",
         ]
+        if args.models:
+            command += ["--models", args.models]
         env = dict(os.environ, RUST_LOG="info")
+        # From the repository root, where the server finds ONNX Runtime in
+        # .venv (or ORT_DYLIB_PATH, when set).
         self.process = subprocess.Popen(
-            command, stderr=subprocess.PIPE, text=True, env=env)
+            command, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
         self.grpc = None
         self.metrics = None
         self.log = []

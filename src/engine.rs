@@ -503,8 +503,9 @@ impl Engine {
         self.report_breaker(MODEL_STAGE, &self.model_breaker);
         match ranked {
             Some(ranked) => {
-                self.models
-                    .record_inference(started.elapsed().as_micros() as u64);
+                let elapsed = started.elapsed();
+                self.models.record_inference(elapsed.as_micros() as u64);
+                self.metrics.model_stage.observe(elapsed.as_secs_f64());
                 (Served::model(ranked, &model), false)
             }
             None => (Served::cf(cf_picks), true),

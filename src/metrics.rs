@@ -71,6 +71,8 @@ pub struct Metrics {
     pub breaker_state: Family<StageLabel, Gauge>,
     pub ingest_events: Family<ResultLabel, Counter>,
     pub shed: Counter,
+    /// Seconds of the model stage (encoder, HNSW, features, ranker).
+    pub model_stage: Histogram,
     graph_hyperedges: Gauge,
     graph_vertices: Family<KindLabel, Gauge>,
 }
@@ -95,6 +97,7 @@ impl Metrics {
             breaker_state: Family::default(),
             ingest_events: Family::default(),
             shed: Counter::default(),
+            model_stage: latency_histogram(),
             graph_hyperedges: Gauge::default(),
             graph_vertices: Family::default(),
         };
@@ -163,6 +166,11 @@ impl Metrics {
             "hyperrec_shed",
             "Calls refused by load shedding",
             self.shed.clone(),
+        );
+        r.register(
+            "hyperrec_model_stage_seconds",
+            "Model stage time per Recommend call that ran it",
+            self.model_stage.clone(),
         );
         r.register(
             "hyperrec_graph_hyperedges",

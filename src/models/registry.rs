@@ -332,6 +332,11 @@ pub fn newest_version(path: &Path) -> Result<PathBuf, ModelError> {
         .map_err(|_| ModelError::NoVersion(path.to_path_buf()))?
         .flatten()
         .map(|e| e.path())
+        // Training writes `.partial-<version>` and renames it when done.
+        .filter(|p| {
+            !p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+        })
         .filter(|p| p.join("manifest.json").is_file())
         .collect();
     versions.sort();

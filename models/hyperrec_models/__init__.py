@@ -1,0 +1,1 @@
+"""Training and ONNX export of hyperrec's models; see models/CONTRACT.md."""
