@@ -7,7 +7,7 @@
 //! need no lock. It knows nothing of gRPC or of the hypergraph: ids are
 //! rows of the product embedding table.
 
-use hnsw_rs::prelude::{DistDot, Hnsw};
+use hnsw_rs::prelude::{Distance, Hnsw};
 
 /// Links per node; 16 keeps recall above 0.95 at catalogue sizes in the
 /// hundreds of thousands while the graph stays small.
@@ -17,8 +17,21 @@ const MAX_CONNECTIONS: usize = 16;
 const EF_CONSTRUCTION: usize = 200;
 const MAX_LAYERS: usize = 16;
 
+/// `1 - dot`, floored at 0. Unit vectors in f32 can have a dot product a
+/// hair above 1 with themselves; hnsw_rs's own dot distance asserts
+/// against that and would take the server down on a valid model.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ClampedDot;
+
+impl Distance<f32> for ClampedDot {
+    fn eval(&self, a: &[f32], b: &[f32]) -> f32 {
+        let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+        (1.0 - dot).max(0.0)
+    }
+}
+
 pub struct ProductIndex {
-    hnsw: Hnsw<'static, f32, DistDot>,
+    hnsw: Hnsw<'static, f32, ClampedDot>,
     vectors: Vec<f32>,
     dim: usize,
 }
@@ -39,7 +52,7 @@ impl ProductIndex {
             count.max(1),
             MAX_LAYERS,
             EF_CONSTRUCTION,
-            DistDot,
+            ClampedDot,
         );
         let rows: Vec<(&[f32], usize)> = vectors.chunks_exact(dim).zip(0..count).collect();
         hnsw.parallel_insert_slice(&rows);
@@ -161,6 +174,19 @@ mod tests {
         let queries = unit_vectors(50, dim, 2);
         let recall = index.recall_at(&queries, 10, 64);
         assert!(recall > 0.9, "recall@10 {recall}");
+    }
+
+    /// Rows a hair longer than 1 (as f32 rounding leaves them) must not
+    /// bring the index down.
+    #[test]
+    fn rows_slightly_longer_than_one_are_indexed() {
+        let dim = 8;
+        let vectors: Vec<f32> = unit_vectors(500, dim, 4)
+            .iter()
+            .map(|v| v * 1.000_001)
+            .collect();
+        let index = ProductIndex::build(&vectors, dim);
+        assert_eq!(index.search(&vectors[..dim], 3, 32)[0].row, 0);
     }
 
     #[test]
