@@ -40,7 +40,7 @@ ops-check:
 
 ## The training package's tests (models/): HGNN, export round trip, ranker.
 pytest: $(VENV)/.models
-	cd models && ../$(VENV)/bin/python -m pytest -q
+	cd models && ../$(VENV)/bin/python -m pytest
 
 ## Criterion benchmarks: apply throughput, memory per hyperedge, Recommend
 ## latency, durability, the model stage.

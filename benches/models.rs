@@ -103,8 +103,9 @@ fn parts(c: &mut Criterion) {
     c.bench_function("encoder", |b| {
         b.iter(|| stage::embed(&s.graph, &s.model, q).unwrap())
     });
-    c.bench_function("hnsw_top200", |b| {
-        b.iter(|| stage::retrieve(&s.graph, &s.model, &embedding, 200, 64))
+    let (k, ef) = (s.config.hnsw_candidates, s.config.hnsw_ef);
+    c.bench_function("hnsw", |b| {
+        b.iter(|| stage::retrieve(&s.graph, &s.model, &embedding, k, ef))
     });
     c.bench_function("propose", |b| {
         b.iter(|| stage::propose(&s.graph, &s.model, q, &embedding, &picks, &s.config))

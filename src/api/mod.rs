@@ -12,7 +12,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
+use tonic::transport::server::TcpIncoming;
 use tonic::transport::Server;
 use tracing::info;
 
@@ -79,6 +79,9 @@ pub async fn serve_with(
 
     let address = listener.local_addr()?;
     info!(%address, "serving grpc");
+    // No Nagle: a small answer must not wait for the client's delayed ACK
+    // (up to 40 ms on Linux), which would dominate the latency tail.
+    let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
     Server::builder()
         .add_service(DecisionServiceServer::new(DecisionApi::new(
             Arc::clone(&engine),
@@ -88,7 +91,7 @@ pub async fn serve_with(
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+        .serve_with_incoming_shutdown(incoming, shutdown)
         .await?;
     info!("grpc server stopped");
     Ok(())

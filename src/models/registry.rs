@@ -61,9 +61,9 @@ impl Default for ModelsConfig {
             sessions: 0,
             threads_per_session: 1,
             watch_secs: 10,
-            hnsw_candidates: 200,
+            hnsw_candidates: 100,
             hnsw_ef: 64,
-            max_candidates: 300,
+            max_candidates: 150,
         }
     }
 }
