@@ -1,23 +1,14 @@
 //! The `hyperrec` binary: generate a log, import it through a column
 //! mapping, and load the data directory the way `serve --data-dir` does.
 
+mod common;
+
+use common::{hyperrec, text};
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use hyperrec::hypergraph::Hypergraph;
 use hyperrec::storage::{StorageOptions, Store};
-
-fn hyperrec(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_hyperrec"))
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("the binary runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
 
 fn import(file: &Path, data: &Path, extra: &[&str]) -> Output {
     let mut args = vec![

@@ -4,24 +4,14 @@
 //! context-aware data sets come in) evaluates through the mapping flags
 //! alone, with its JSON and rankings files.
 
+mod common;
+
+use common::{hyperrec, text};
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Command, Output};
 
 use chrono::{DateTime, Datelike, Timelike};
 use hyperrec::eval::synthetic::{self, SyntheticSpec};
-
-fn hyperrec(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_hyperrec"))
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("the binary runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
 
 fn ndcg(report: &serde_json::Value, method: &str) -> (f64, f64, f64) {
     let m = report["methods"]

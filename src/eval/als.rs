@@ -198,8 +198,8 @@ fn cholesky_solve(a: &mut [f64], b: &mut [f64], n: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::context::{DayPart, TimeBucket};
-    use crate::hypergraph::{Hypergraph, NewEdge};
+    use crate::hypergraph::fixtures::add_buy;
+    use crate::hypergraph::Hypergraph;
 
     #[test]
     fn cholesky_solves_a_small_spd_system() {
@@ -214,21 +214,7 @@ mod tests {
     #[test]
     fn factors_recover_a_shared_taste() {
         let g = Hypergraph::new(24.0);
-        let add = |c: String, p: &str| {
-            g.apply(&NewEdge {
-                customer: c,
-                product: p.into(),
-                contexts: vec![],
-                intent: "buy".into(),
-                bucket: TimeBucket {
-                    part: DayPart::Night,
-                    weekend: false,
-                },
-                weight: 1.0,
-                at_ms: 1_780_000_000_000,
-            })
-            .unwrap();
-        };
+        let add = |c: String, p: &str| add_buy(&g, &c, p);
         for i in 0..20 {
             add(format!("t{i}"), "tea");
             add(format!("t{i}"), "cups");

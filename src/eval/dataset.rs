@@ -15,10 +15,10 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rustc_hash::FxHashMap;
 
-use crate::context::TimeBucket;
+use crate::context::{NormalizedContext, TimeBucket};
 use crate::hypergraph::NewEdge;
 use crate::tabular::{self, ColumnMapping, RowError, TabularError};
-use crate::validate;
+use crate::validate::{self, Query};
 
 /// When a log has no timestamp column every row happens at this moment
 /// (2026-01-01T00:00:00Z): recency is then equal for all evidence, and time
@@ -74,6 +74,25 @@ pub struct EvalQuery {
     pub context_key: String,
     /// Distinct products of the group's rows, in file order.
     pub relevant: Vec<String>,
+}
+
+impl EvalQuery {
+    /// The Recommend query the server would receive for this moment.
+    pub fn to_query(&self, limit: usize, exclude: Vec<String>) -> Query {
+        Query {
+            customer: self.customer.clone(),
+            context: NormalizedContext {
+                values: self.contexts.clone(),
+                tz: None,
+            },
+            intent: Some(self.intent.clone()),
+            limit,
+            at_ms: self.at_ms,
+            bucket: self.bucket,
+            exclude,
+            explain: false,
+        }
+    }
 }
 
 /// Bad rows kept for the report; the rest are only counted.

@@ -88,24 +88,8 @@ impl ItemKnn {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::context::{DayPart, TimeBucket};
-    use crate::hypergraph::{Hypergraph, NewEdge};
-
-    fn add(g: &Hypergraph, customer: &str, product: &str) {
-        g.apply(&NewEdge {
-            customer: customer.into(),
-            product: product.into(),
-            contexts: vec![],
-            intent: "buy".into(),
-            bucket: TimeBucket {
-                part: DayPart::Night,
-                weekend: false,
-            },
-            weight: 1.0,
-            at_ms: 1_780_000_000_000,
-        })
-        .unwrap();
-    }
+    use crate::hypergraph::fixtures::add_buy as add;
+    use crate::hypergraph::Hypergraph;
 
     #[test]
     fn products_chosen_by_the_same_customers_are_neighbours() {

@@ -19,8 +19,7 @@ use super::matrix::Interactions;
 use super::oracle::{Oracle, Situation};
 use crate::candidates::{CfParams, PopularInContext, QueryVertices};
 use crate::config::Config;
-use crate::context::NormalizedContext;
-use crate::engine::Engine;
+use crate::engine::{Decision, Engine};
 use crate::hypergraph::Hypergraph;
 use crate::models::{LoadedModel, ModelsConfig};
 use crate::ranking::stage;
@@ -74,24 +73,15 @@ impl Training {
 
     /// The server's query for an evaluation query.
     pub fn server_query(&self, ask: &Ask<'_>, limit: usize) -> Query {
-        let q = ask.query;
-        Query {
-            customer: q.customer.clone(),
-            context: NormalizedContext {
-                values: q.contexts.clone(),
-                tz: None,
-            },
-            intent: Some(q.intent.clone()),
-            limit,
-            at_ms: q.at_ms,
-            bucket: q.bucket,
-            exclude: ask
-                .exclude
-                .iter()
-                .map(|&p| self.graph.product_name(p).to_string())
-                .collect(),
-            explain: false,
-        }
+        let names = ask.exclude.iter().map(|&p| self.graph.product_name(p));
+        ask.query
+            .to_query(limit, names.map(str::to_string).collect())
+    }
+
+    /// The training-graph ids of an answer's products, in order.
+    fn ids<'d>(&'d self, decision: &'d Decision) -> impl Iterator<Item = u32> + 'd {
+        let names = decision.items.iter().map(|item| item.product_id.as_str());
+        names.filter_map(|name| self.graph.product_id(name))
     }
 }
 
@@ -291,12 +281,7 @@ impl Method for CfMethod<'_> {
         let t = self.training;
         let decision = self.engine.recommend(&t.server_query(ask, n));
         let mut ranked = Ranked::new(ask, n);
-        ranked.extend(
-            decision
-                .items
-                .iter()
-                .filter_map(|item| t.graph.product_id(&item.product_id)),
-        );
+        ranked.extend(t.ids(&decision));
         ranked.finish(&t.popular)
     }
 }
@@ -412,12 +397,7 @@ impl Method for ModelMethod<'_> {
             }
         } else {
             let decision = self.engine.recommend(&query);
-            ranked.extend(
-                decision
-                    .items
-                    .iter()
-                    .filter_map(|item| t.graph.product_id(&item.product_id)),
-            );
+            ranked.extend(t.ids(&decision));
         }
         ranked.finish(&t.popular)
     }

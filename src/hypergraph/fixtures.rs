@@ -22,3 +22,20 @@ pub(crate) fn add_at_location(g: &Hypergraph, product: &str, location: &str, tim
         .expect("applies");
     }
 }
+
+/// Adds one contextless buy of `product` by `customer`, weekday night.
+pub(crate) fn add_buy(g: &Hypergraph, customer: &str, product: &str) {
+    g.apply(&NewEdge {
+        customer: customer.into(),
+        product: product.into(),
+        contexts: Vec::new(),
+        intent: "buy".into(),
+        bucket: TimeBucket {
+            part: DayPart::Night,
+            weekend: false,
+        },
+        weight: 1.0,
+        at_ms: 1_780_000_000_000,
+    })
+    .expect("applies");
+}

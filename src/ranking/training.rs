@@ -16,11 +16,9 @@ use rand_chacha::ChaCha8Rng;
 use super::features::{self, FeatureParams};
 use super::stage;
 use crate::candidates::{CfParams, HypergraphCf, QueryVertices};
-use crate::context::NormalizedContext;
-use crate::eval::dataset::{self, EvalQuery, LogRow};
+use crate::eval::dataset::{self, LogRow};
 use crate::eval::run::build_graph;
 use crate::models::{LoadedModel, ModelsConfig};
-use crate::validate::Query;
 
 /// What was written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,23 +26,6 @@ pub struct Written {
     pub queries: usize,
     pub rows: usize,
     pub positives: usize,
-}
-
-/// The server's query for a held-out query group.
-fn server_query(q: &EvalQuery) -> Query {
-    Query {
-        customer: q.customer.clone(),
-        context: NormalizedContext {
-            values: q.contexts.clone(),
-            tz: None,
-        },
-        intent: Some(q.intent.clone()),
-        limit: 100,
-        at_ms: q.at_ms,
-        bucket: q.bucket,
-        exclude: Vec::new(),
-        explain: false,
-    }
 }
 
 /// Writes `query_id, customer, product, label, <features>` rows, one per
@@ -84,7 +65,7 @@ pub fn write_rows(
         positives: 0,
     };
     for q in &queries {
-        let vertices = QueryVertices::resolve(&graph, &server_query(q));
+        let vertices = QueryVertices::resolve(&graph, &q.to_query(100, Vec::new()));
         let picks = filter.recommend(&graph.view(), &vertices);
         let embedding = stage::embed(&graph, model, &vertices).map_err(std::io::Error::other)?;
         let proposals = stage::propose(&graph, model, &vertices, &embedding, &picks, models);

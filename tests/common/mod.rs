@@ -120,3 +120,16 @@ pub fn context(pairs: &[(&str, &str)]) -> std::collections::HashMap<String, Stri
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect()
 }
+
+/// Runs the `hyperrec` binary with `args`, logging warnings only.
+pub fn hyperrec(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_hyperrec"))
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("the binary runs")
+}
+
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
