@@ -2,7 +2,8 @@
 //!
 //! Reasons name only what the evidence really counted: the number of
 //! similar customers, how many of them chose the product in a context like
-//! the query's, the customer's own uses, a popularity rank.
+//! the query's, the customer's own uses, a popularity rank, the model's
+//! embedding similarity.
 
 use crate::candidates::{Evidence, QueryVertices};
 use crate::hypergraph::Hypergraph;
@@ -48,6 +49,17 @@ pub fn reasons(
         } else {
             format!("#{} most popular overall", evidence.popular_rank)
         });
+    }
+    if evidence.model_similarity > 0.0 {
+        let to_what = if query.customer.is_some() {
+            "this moment and your recent choices"
+        } else {
+            "this moment"
+        };
+        reasons.push(format!(
+            "the model matches it to {to_what} (similarity {:.2})",
+            evidence.model_similarity
+        ));
     }
     reasons
 }
@@ -121,6 +133,7 @@ mod tests {
             own_uses: 1,
             own_last_at_ms: 0,
             popular_rank: 3,
+            model_similarity: 0.81,
         };
         let query = QueryVertices {
             at_ms: 86_400_000,
@@ -134,6 +147,7 @@ mod tests {
                  (weekday/night)",
                 "you chose it 1 time before, last 1 day ago",
                 "#3 most popular overall",
+                "the model matches it to this moment (similarity 0.81)",
             ]
         );
     }

@@ -80,6 +80,9 @@ pub struct Evidence {
     pub own_last_at_ms: i64,
     /// 1-based rank in the popularity list that proposed it.
     pub popular_rank: u32,
+    /// Similarity of its HGNN embedding to the query embedding, when the
+    /// model stage ranked it (0 otherwise).
+    pub model_similarity: f32,
 }
 
 /// A proposed product with its score (higher is better, comparable only

@@ -81,7 +81,10 @@ pub fn rank(
         .map(|(p, &s)| Candidate {
             product: p.product,
             score: ((s - best) as f64).exp(),
-            evidence: evidence.get(&p.product).copied().unwrap_or_default(),
+            evidence: Evidence {
+                model_similarity: p.similarity,
+                ..evidence.get(&p.product).copied().unwrap_or_default()
+            },
         })
         .collect();
     sort_best_first(&mut ranked);
