@@ -312,6 +312,8 @@ fn fit_method<'t>(
         "popular" => Box::new(methods::Popular(training)),
         "popular_in_context" => Box::new(methods::InContext(training)),
         "personal_popular" => Box::new(methods::PersonalPopular(training)),
+        // Known gap: ALS and item-kNN keep fixed knobs (--tune tunes only
+        // the hypergraph method), so these baselines may be under-tuned.
         "als" => Box::new(AlsMethod::fit(
             training,
             AlsParams {

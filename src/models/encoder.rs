@@ -37,7 +37,9 @@ pub struct EncoderInput {
 }
 
 impl Embeddings {
-    /// The embedding of a graph facet, looked up by its name.
+    /// The embedding of a graph facet, looked up by its name. Known gap: a
+    /// vertex first seen after training has none (a zero row) until the
+    /// next training; its hyperedges still count through their other vertices.
     fn facet(&self, graph: &Hypergraph, facet: u32) -> Option<&[f32]> {
         let name = graph.facet_name(facet);
         match graph.facet_kind(facet)? {

@@ -6,6 +6,8 @@
 //! registration is asked to fail loudly; when it fails (no GPU, no CUDA
 //! libraries) the session is built again on the CPU and the provider that
 //! really runs is what gets reported, never the one that was asked for.
+//! Known gap: the PyPI `onnxruntime` wheel is CPU-only, so CUDA needs the
+//! library of the `onnxruntime-gpu` wheel set in `models.onnxruntime`.
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
