@@ -7,6 +7,8 @@
 //! queries prints p50 / p99 of the whole stage, which the target is about.
 //! Needs the ONNX Runtime library (`make test` installs it into `.venv`).
 
+mod common;
+
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -20,12 +22,6 @@ use hyperrec::hypergraph::{Hypergraph, NewEdge};
 use hyperrec::models::{LoadedModel, ModelsConfig, Registry};
 use hyperrec::ranking::features::{self, FeatureParams};
 use hyperrec::ranking::stage;
-use hyperrec::validate::{self, RawQuery};
-
-const LOCATIONS: [&str; 5] = ["home", "work", "gym", "commute", "store"];
-const DEVICES: [&str; 3] = ["mobile", "desktop", "tablet"];
-const INTENTS: [&str; 4] = ["browse", "compare", "cart", "buy"];
-const NOW_MS: i64 = 1_796_090_000_000;
 
 struct Setup {
     graph: Arc<Hypergraph>,
@@ -55,17 +51,7 @@ fn setup() -> Setup {
     let queries = (0..2_000)
         .map(|_| {
             let customer = format!("c{:05}", rng.random_range(0..10_000));
-            let raw = RawQuery {
-                customer_id: &customer,
-                context: vec![
-                    ("device", DEVICES[rng.random_range(0..3)]),
-                    ("location", LOCATIONS[rng.random_range(0..5)]),
-                ],
-                intent: INTENTS[rng.random_range(0..4)],
-                at_ms: Some(NOW_MS - rng.random_range(0..86_400_000)),
-                ..RawQuery::default()
-            };
-            let query = validate::query(&raw, NOW_MS).expect("valid");
+            let query = common::varied_query(&mut rng, &customer);
             QueryVertices::resolve(&graph, &query)
         })
         .collect();

@@ -16,13 +16,7 @@ use rand_chacha::ChaCha8Rng;
 use hyperrec::candidates::CfParams;
 use hyperrec::engine::Engine;
 use hyperrec::hypergraph::Hypergraph;
-use hyperrec::validate::{self, Query, RawQuery};
-
-const LOCATIONS: [&str; 5] = ["home", "work", "gym", "commute", "store"];
-const DEVICES: [&str; 3] = ["mobile", "desktop", "tablet"];
-const INTENTS: [&str; 4] = ["browse", "compare", "cart", "buy"];
-/// Just after the synthetic log ends.
-const NOW_MS: i64 = 1_796_090_000_000;
+use hyperrec::validate::Query;
 
 fn engine() -> Engine {
     let graph = Arc::new(Hypergraph::new(336.0));
@@ -42,17 +36,7 @@ fn queries(count: usize) -> Vec<Query> {
             } else {
                 format!("c{:05}", rng.random_range(0..20_000))
             };
-            let raw = RawQuery {
-                customer_id: &customer,
-                context: vec![
-                    ("device", DEVICES[rng.random_range(0..3)]),
-                    ("location", LOCATIONS[rng.random_range(0..5)]),
-                ],
-                intent: INTENTS[rng.random_range(0..4)],
-                at_ms: Some(NOW_MS - rng.random_range(0..86_400_000)),
-                ..RawQuery::default()
-            };
-            validate::query(&raw, NOW_MS).expect("valid query")
+            common::varied_query(&mut rng, &customer)
         })
         .collect()
 }
