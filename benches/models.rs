@@ -65,11 +65,7 @@ fn setup() -> Setup {
 }
 
 fn params() -> FeatureParams {
-    let cf = CfParams::default();
-    FeatureParams {
-        half_life_hours: cf.half_life_hours,
-        lift_prior: cf.lift_prior,
-    }
+    FeatureParams::from(&CfParams::default())
 }
 
 fn parts(c: &mut Criterion) {

@@ -348,11 +348,7 @@ impl Engine {
         vertices: &QueryVertices,
         cf_picks: &[Candidate],
     ) -> Result<Vec<Candidate>, String> {
-        let params = self.cf.params();
-        let features = FeatureParams {
-            half_life_hours: params.half_life_hours,
-            lift_prior: params.lift_prior,
-        };
+        let features = FeatureParams::from(self.cf.params());
         stage::rank(
             &self.graph,
             model,
@@ -472,7 +468,7 @@ impl Engine {
         };
         let started = std::time::Instant::now();
         let (graph, models) = (Arc::clone(&self.graph), Arc::clone(&self.models));
-        let params = self.cf.params().clone();
+        let features = FeatureParams::from(self.cf.params());
         let (delay, fail) = (self.faults.model_delay(), self.faults.model_fail());
         let (query, picks, used) = (vertices.clone(), cf_picks.clone(), Arc::clone(&model));
         let work = tokio::task::spawn_blocking(move || {
@@ -482,10 +478,6 @@ impl Engine {
             if fail {
                 return Err("fault injection: model stage failing".to_string());
             }
-            let features = FeatureParams {
-                half_life_hours: params.half_life_hours,
-                lift_prior: params.lift_prior,
-            };
             stage::rank(&graph, &used, &query, &picks, models.config(), features)
         });
         let span = info_span!("stage", stage = MODEL_STAGE);

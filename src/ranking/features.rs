@@ -9,7 +9,7 @@
 
 use rustc_hash::FxHashMap;
 
-use crate::candidates::{apply_lift, Candidate, Evidence, QueryVertices};
+use crate::candidates::{apply_lift, Candidate, CfParams, Evidence, QueryVertices};
 use crate::hypergraph::{Hypergraph, View};
 
 /// Feature names, in column order. A ranker must name a subset of these.
@@ -61,6 +61,17 @@ pub struct Proposal {
 pub struct FeatureParams {
     pub half_life_hours: f64,
     pub lift_prior: f32,
+}
+
+/// Features share the filter's recency and lift knobs, so a feature
+/// means what the filter's evidence means.
+impl From<&CfParams> for FeatureParams {
+    fn from(cf: &CfParams) -> Self {
+        Self {
+            half_life_hours: cf.half_life_hours,
+            lift_prior: cf.lift_prior,
+        }
+    }
 }
 
 /// Column index of a feature name.

@@ -45,10 +45,7 @@ pub fn write_rows(
 ) -> std::io::Result<Written> {
     let graph = build_graph(train, popularity_half_life_hours);
     let filter = HypergraphCf::new(cf.clone());
-    let params = FeatureParams {
-        half_life_hours: cf.half_life_hours,
-        lift_prior: cf.lift_prior,
-    };
+    let params = FeatureParams::from(cf);
     let mut queries = dataset::queries(test);
     queries.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
     queries.truncate(max_queries);
